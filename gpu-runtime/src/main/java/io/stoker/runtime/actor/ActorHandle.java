@@ -1,0 +1,417 @@
+package io.stoker.runtime.actor;
+
+import io.stoker.runtime.channel.IdleKind;
+import io.stoker.runtime.channel.Waiter;
+import org.agrona.concurrent.ManyToOneConcurrentLinkedQueue;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.Serializable;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * A live actor: a state object created once by its factory and owned by one dedicated thread for its whole life.
+ *
+ * <p>The thread runs an agent loop: drain the mailbox (eager calls, install/uninstall of compiled-graph programs),
+ * advance every installed {@link ActorProgram}, then idle with the configured {@link IdleKind}. Eager calls
+ * ({@link #call}) return a future completed on the actor's thread; prefer the {@code *Async} stages of
+ * {@link CompletableFuture} for heavy continuations.
+ *
+ * <p>Thread-safety: all public methods may be called from any thread.
+ *
+ * @param <A> the actor's class
+ */
+public final class ActorHandle<A> implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ActorHandle.class);
+
+    /** An entry of the mailbox: runs on the actor thread, or fails when the actor is gone. */
+    private interface Mail {
+        void run(Object actor);
+
+        void fail(Throwable cause);
+    }
+
+    private final long id;
+    private final ActorSpec<A> spec;
+    private final ActorContext context;
+    private final Waiter waiter;
+    private final Thread thread;
+    private final ManyToOneConcurrentLinkedQueue<Mail> mailbox = new ManyToOneConcurrentLinkedQueue<>();
+    private final CompletableFuture<Void> ready = new CompletableFuture<>();
+    private final CompletableFuture<Void> terminated = new CompletableFuture<>();
+    private final Consumer<ActorHandle<?>> onTerminated;
+
+    private volatile ActorState state = ActorState.STARTING;
+    private volatile boolean stopRequested;
+    private volatile Throwable killCause;
+    private volatile Throwable deathCause;
+    private ActorProgram[] programs = new ActorProgram[0];
+    private A instance;
+
+    // Diagnostics, written by the actor thread with plain stores and read racily by others.
+    private String busyWith;
+    private long busySinceNanos;
+
+    private ActorHandle(long id, ActorSpec<A> spec, ActorContext context, IdleKind idle, long maxParkNanos,
+                        Consumer<ActorHandle<?>> onTerminated) {
+        this.id = id;
+        this.spec = spec;
+        this.context = context;
+        this.waiter = new Waiter(idle, maxParkNanos);
+        this.onTerminated = onTerminated;
+        this.thread = new Thread(this::runLoop, "stoker-actor-" + spec.name());
+        this.thread.setDaemon(true);
+        this.waiter.bindOwner(thread);
+    }
+
+    /**
+     * Starts an actor's thread; the factory runs on it. Use {@link #awaitReady} to wait for construction.
+     * Normally called by the runtime, which assigns devices first.
+     */
+    public static <A> ActorHandle<A> start(long id, ActorSpec<A> spec, ActorContext context, IdleKind idle,
+                                           long maxParkNanos, Consumer<ActorHandle<?>> onTerminated) {
+        ActorHandle<A> h = new ActorHandle<>(id, spec, context, idle, maxParkNanos, onTerminated);
+        h.thread.start();
+        return h;
+    }
+
+    /**
+     * Waits until the factory has built the actor.
+     *
+     * @throws ActorDiedException naming the actor when its factory threw or the timeout passed
+     */
+    public void awaitReady(long timeout, TimeUnit unit) {
+        try {
+            ready.get(timeout, unit);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new ActorDiedException(name(), "actor '" + name() + "' failed to start: " + e.getCause(),
+                    e.getCause());
+        } catch (java.util.concurrent.TimeoutException e) {
+            kill(new IllegalStateException("start timed out"));
+            throw new ActorDiedException(name(), "actor '" + name() + "' did not finish construction within "
+                    + unit.toMillis(timeout) + " ms; raise the actor start timeout or make the constructor faster", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ActorDiedException(name(), "interrupted while waiting for actor '" + name() + "'", e);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ identity
+
+    public long id() {
+        return id;
+    }
+
+    public String name() {
+        return spec.name();
+    }
+
+    public ActorSpec<A> spec() {
+        return spec;
+    }
+
+    public ActorContext context() {
+        return context;
+    }
+
+    public List<String> gpuIds() {
+        return context.gpuIds();
+    }
+
+    public ActorState state() {
+        return state;
+    }
+
+    /** @return true while the actor accepts calls and programs */
+    public boolean isAlive() {
+        ActorState s = state;
+        return s == ActorState.RUNNING || s == ActorState.STARTING;
+    }
+
+    /** @return why the actor died or was closed, or null while alive */
+    public Throwable deathCause() {
+        return deathCause;
+    }
+
+    /** @return what the actor's thread is running right now and since when (for timeout diagnostics), or null */
+    public String busyDescription() {
+        String what = busyWith;
+        if (what == null) {
+            return null;
+        }
+        long ms = (System.nanoTime() - busySinceNanos) / 1_000_000;
+        return name() + " running " + what + " for " + ms + " ms";
+    }
+
+    /** Marks what the actor thread starts running; called by programs on the actor thread. */
+    public void markBusy(String what, long nowNanos) {
+        busySinceNanos = nowNanos;
+        busyWith = what;
+    }
+
+    /** Clears {@link #markBusy}; called by programs on the actor thread. */
+    public void markIdle() {
+        busyWith = null;
+    }
+
+    /** Wakes the actor's thread if it is parked; cheap when it is not. Called by producers of its inputs. */
+    public void wake() {
+        waiter.wake();
+    }
+
+    /** @return the hook channels call after writing to this actor */
+    public Runnable wakeHook() {
+        return waiter.kind().parks() ? waiter::wake : () -> { };
+    }
+
+    // ------------------------------------------------------------------------------------------ eager calls
+
+    public <R> CompletableFuture<R> call(ActorMethod0<A, R> method) {
+        return submitCall(method, a -> method.apply(a));
+    }
+
+    public <T1, R> CompletableFuture<R> call(ActorMethod1<A, T1, R> method, T1 a1) {
+        return submitCall(method, a -> method.apply(a, a1));
+    }
+
+    public <T1, T2, R> CompletableFuture<R> call(ActorMethod2<A, T1, T2, R> method, T1 a1, T2 a2) {
+        return submitCall(method, a -> method.apply(a, a1, a2));
+    }
+
+    public <T1, T2, T3, R> CompletableFuture<R> call(ActorMethod3<A, T1, T2, T3, R> method, T1 a1, T2 a2, T3 a3) {
+        return submitCall(method, a -> method.apply(a, a1, a2, a3));
+    }
+
+    @FunctionalInterface
+    private interface Body<A, R> {
+        R run(A actor) throws Exception;
+    }
+
+    private <R> CompletableFuture<R> submitCall(Serializable method, Body<A, R> body) {
+        CompletableFuture<R> f = new CompletableFuture<>();
+        post(new Mail() {
+            @Override
+            @SuppressWarnings("unchecked")
+            public void run(Object actor) {
+                try {
+                    f.complete(body.run((A) actor));
+                } catch (VirtualMachineError e) {
+                    f.completeExceptionally(new ActorCallException(name(), MethodNames.of(method, "lambda"), e));
+                    throw e;
+                } catch (Throwable t) {
+                    f.completeExceptionally(new ActorCallException(name(), MethodNames.of(method, "lambda"), t));
+                }
+            }
+
+            @Override
+            public void fail(Throwable cause) {
+                f.completeExceptionally(cause);
+            }
+        });
+        return f;
+    }
+
+    // ------------------------------------------------------------------------------------------ programs
+
+    /** Installs a compiled graph's program on this actor; completes once the actor thread runs it. */
+    public CompletableFuture<Void> install(ActorProgram program) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        post(new Mail() {
+            @Override
+            public void run(Object actor) {
+                ActorProgram[] p = Arrays.copyOf(programs, programs.length + 1);
+                p[p.length - 1] = program;
+                programs = p;
+                done.complete(null);
+            }
+
+            @Override
+            public void fail(Throwable cause) {
+                done.completeExceptionally(cause);
+            }
+        });
+        return done;
+    }
+
+    /** Removes a program; completes once the actor thread no longer runs it (at once if the actor is gone). */
+    public CompletableFuture<Void> uninstall(ActorProgram program) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        post(new Mail() {
+            @Override
+            public void run(Object actor) {
+                programs = Arrays.stream(programs).filter(p -> p != program).toArray(ActorProgram[]::new);
+                done.complete(null);
+            }
+
+            @Override
+            public void fail(Throwable cause) {
+                done.complete(null);
+            }
+        });
+        return done;
+    }
+
+    private void post(Mail mail) {
+        if (!isAlive()) {
+            mail.fail(gone());
+            return;
+        }
+        mailbox.offer(mail);
+        waiter.wake();
+        // The actor may have ended between the check and the offer; its final drain fails what it finds,
+        // and this second drain covers mail that arrived after that final drain.
+        if (!isAlive()) {
+            failMailbox(gone());
+        }
+    }
+
+    private ActorDiedException gone() {
+        Throwable cause = deathCause;
+        String how = state == ActorState.CLOSED ? "was closed" : "died";
+        return new ActorDiedException(name(), "actor '" + name() + "' " + how
+                + (cause != null && state == ActorState.DEAD ? ": " + cause : "")
+                + "; create a new actor to continue", cause);
+    }
+
+    // ------------------------------------------------------------------------------------------ lifecycle
+
+    /**
+     * Simulates or forces a crash: the thread stops after its current step, installed programs fail fast, pending and
+     * later calls fail with {@link ActorDiedException}.
+     */
+    public void kill(Throwable cause) {
+        killCause = cause == null ? new IllegalStateException("killed") : cause;
+        waiter.wake();
+        java.util.concurrent.locks.LockSupport.unpark(thread);
+    }
+
+    /** Stops the actor gracefully and waits up to 30 s for its thread; idempotent. */
+    @Override
+    public void close() {
+        stopRequested = true;
+        waiter.wake();
+        java.util.concurrent.locks.LockSupport.unpark(thread);
+        if (Thread.currentThread() != thread) {
+            try {
+                terminated.get(30, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                LOG.warn("actor '{}' did not stop within 30 s ({}); its thread is left running", name(),
+                        busyDescription());
+            }
+        }
+    }
+
+    /** @return a future completed when the actor's thread has ended */
+    public CompletableFuture<Void> terminationFuture() {
+        return terminated;
+    }
+
+    private void runLoop() {
+        try {
+            instance = spec.factory().create(context);
+        } catch (Throwable t) {
+            deathCause = t;
+            state = ActorState.DEAD;
+            ready.completeExceptionally(t);
+            finish(t);
+            return;
+        }
+        state = ActorState.RUNNING;
+        ready.complete(null);
+        LOG.debug("actor '{}' started (gpus={})", name(), context.gpuIds());
+        Throwable cause = null;
+        try {
+            while (true) {
+                if (killCause != null) {
+                    cause = killCause;
+                    break;
+                }
+                if (stopRequested) {
+                    break;
+                }
+                int work = drainMailbox();
+                ActorProgram[] ps = programs;
+                for (ActorProgram p : ps) {
+                    work += p.doWork(instance);
+                }
+                waiter.idle(work, this::hasWork);
+            }
+        } catch (Throwable t) {
+            cause = t;
+            LOG.error("actor '{}' died", name(), t);
+        }
+        finish(cause);
+    }
+
+    private boolean hasWork() {
+        if (!mailbox.isEmpty() || killCause != null || stopRequested) {
+            return true;
+        }
+        for (ActorProgram p : programs) {
+            if (p.hasPendingInput()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private int drainMailbox() {
+        int n = 0;
+        Mail m;
+        while ((m = mailbox.poll()) != null) {
+            m.run(instance);
+            n++;
+        }
+        return n;
+    }
+
+    private void finish(Throwable cause) {
+        if (cause != null) {
+            deathCause = cause;
+            state = ActorState.DEAD;
+        } else {
+            deathCause = new IllegalStateException("actor '" + name() + "' was closed");
+            state = ActorState.CLOSED;
+        }
+        Throwable reason = gone();
+        for (ActorProgram p : programs) {
+            try {
+                p.onActorDeath(reason);
+            } catch (RuntimeException e) {
+                LOG.warn("program {} failed to handle the end of actor '{}'", p.name(), name(), e);
+            }
+        }
+        programs = new ActorProgram[0];
+        failMailbox(reason);
+        if (instance instanceof AutoCloseable) {
+            try {
+                ((AutoCloseable) instance).close();
+            } catch (Exception e) {
+                LOG.warn("closing actor '{}' state failed", name(), e);
+            }
+        }
+        instance = null;
+        markIdle();
+        try {
+            onTerminated.accept(this);
+        } finally {
+            terminated.complete(null);
+        }
+    }
+
+    private synchronized void failMailbox(Throwable reason) {
+        Mail m;
+        while ((m = mailbox.poll()) != null) {
+            m.fail(reason);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Actor[" + name() + ", " + state + (context.hasGpu() ? ", gpus=" + context.gpuIds() : "") + "]";
+    }
+}

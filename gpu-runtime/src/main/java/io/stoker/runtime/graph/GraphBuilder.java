@@ -1,0 +1,251 @@
+package io.stoker.runtime.graph;
+
+import io.stoker.runtime.StokerRuntime;
+import io.stoker.runtime.actor.ActorHandle;
+import io.stoker.runtime.actor.ActorMethod0;
+import io.stoker.runtime.actor.ActorMethod1;
+import io.stoker.runtime.actor.ActorMethod2;
+import io.stoker.runtime.actor.ActorMethod3;
+import io.stoker.runtime.actor.ActorMethodN;
+import io.stoker.runtime.actor.MethodNames;
+import io.stoker.runtime.comm.CollectiveKind;
+import io.stoker.runtime.comm.Communicator;
+import io.stoker.runtime.comm.ReduceOp;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Declares a static graph of actor method calls, then compiles it.
+ *
+ * <pre>{@code
+ * GraphBuilder g = GraphBuilder.on(runtime);
+ * InputNode<String> prompt = g.input();
+ * Node<int[]> ids = g.bind(tokenizer, Tokenizer::encode, prompt);
+ * Node<int[]> out = g.bind(model, Model::generate, ids);
+ * CompiledGraph<String, int[]> graph = g.compile(out);
+ * int[] tokens = graph.execute("hello").get();
+ * }</pre>
+ *
+ * <p>Tasks bound to the same actor run in bind order, once per execution. Single-threaded: build on one thread.
+ */
+public final class GraphBuilder {
+    private final StokerRuntime runtime;
+    private final String name;
+    final List<Node<?>> nodes = new ArrayList<>();
+    private int collectives;
+
+    private GraphBuilder(StokerRuntime runtime, String name) {
+        this.runtime = Objects.requireNonNull(runtime, "runtime");
+        this.name = name;
+    }
+
+    /** A builder for a graph on {@code runtime}'s actors. */
+    public static GraphBuilder on(StokerRuntime runtime) {
+        return new GraphBuilder(runtime, null);
+    }
+
+    /** A builder for a named graph (the name appears in errors, metrics and traces). */
+    public static GraphBuilder on(StokerRuntime runtime, String name) {
+        return new GraphBuilder(runtime, name);
+    }
+
+    public StokerRuntime runtime() {
+        return runtime;
+    }
+
+    /** @return the name given at creation, or null */
+    public String name() {
+        return name;
+    }
+
+    /** @return every node made so far, in bind order */
+    public List<Node<?>> nodes() {
+        return List.copyOf(nodes);
+    }
+
+    // ------------------------------------------------------------------------------------------ input
+
+    /** Declares the graph's input. A graph takes exactly one; use {@link InputNode#arg}/{@link InputNode#field} for parts. */
+    public <I> InputNode<I> input() {
+        InputNode<I> n = new InputNode<>(this, nodes.size());
+        nodes.add(n);
+        return n;
+    }
+
+    /** Typed form of {@link #input()}. */
+    public <I> InputNode<I> input(Class<I> type) {
+        return input();
+    }
+
+    // ------------------------------------------------------------------------------------------ actor tasks
+
+    public <A, R> Node<R> bind(ActorHandle<A> actor, ActorMethod0<A, R> m) {
+        return task(actor, MethodNames.of(m, "lambda"), (a, args) -> m.apply(cast(a)), List.of());
+    }
+
+    public <A, T1, R> Node<R> bind(ActorHandle<A> actor, ActorMethod1<A, T1, R> m, Node<? extends T1> a1) {
+        return task(actor, MethodNames.of(m, "lambda"), (a, args) -> m.apply(cast(a), cast(args[0])), List.of(a1));
+    }
+
+    public <A, T1, T2, R> Node<R> bind(ActorHandle<A> actor, ActorMethod2<A, T1, T2, R> m, Node<? extends T1> a1,
+                                       Node<? extends T2> a2) {
+        return task(actor, MethodNames.of(m, "lambda"), (a, args) -> m.apply(cast(a), cast(args[0]), cast(args[1])),
+                List.of(a1, a2));
+    }
+
+    public <A, T1, T2, T3, R> Node<R> bind(ActorHandle<A> actor, ActorMethod3<A, T1, T2, T3, R> m,
+                                           Node<? extends T1> a1, Node<? extends T2> a2, Node<? extends T3> a3) {
+        return task(actor, MethodNames.of(m, "lambda"),
+                (a, args) -> m.apply(cast(a), cast(args[0]), cast(args[1]), cast(args[2])), List.of(a1, a2, a3));
+    }
+
+    /** Binds a method taking its arguments as an array; {@code methodName} labels it. */
+    public <A, R> Node<R> bindN(ActorHandle<A> actor, String methodName, ActorMethodN<A, R> m, List<? extends Node<?>> args) {
+        return task(actor, methodName, (a, xs) -> m.apply(cast(a), xs), List.copyOf(args));
+    }
+
+    private <R> Node<R> task(ActorHandle<?> actor, String method, Invoker invoker, List<? extends Node<?>> args) {
+        Objects.requireNonNull(actor, "actor");
+        args.forEach(this::checkOwn);
+        Node<R> n = new Node<>(this, nodes.size(), NodeKind.ACTOR_TASK, new ArrayList<>(args), actor, invoker, method,
+                null, -1, null);
+        nodes.add(n);
+        return n;
+    }
+
+    // ------------------------------------------------------------------------------------------ functions
+
+    /** A stateless function node; the compiler places it on the actor of its first upstream task. */
+    public <T1, R> Node<R> function(Function1<T1, R> f, Node<? extends T1> a1) {
+        return function(MethodNames.of(f, "function"), (a, args) -> f.apply(cast(args[0])), List.of(a1));
+    }
+
+    public <T1, T2, R> Node<R> function(Function2<T1, T2, R> f, Node<? extends T1> a1, Node<? extends T2> a2) {
+        return function(MethodNames.of(f, "function"), (a, args) -> f.apply(cast(args[0]), cast(args[1])),
+                List.of(a1, a2));
+    }
+
+    public <T1, T2, T3, R> Node<R> function(Function3<T1, T2, T3, R> f, Node<? extends T1> a1, Node<? extends T2> a2,
+                                            Node<? extends T3> a3) {
+        return function(MethodNames.of(f, "function"),
+                (a, args) -> f.apply(cast(args[0]), cast(args[1]), cast(args[2])), List.of(a1, a2, a3));
+    }
+
+    /** A function over any number of upstream values, given as an array in order. */
+    public <R> Node<R> functionN(String functionName, FunctionN<R> f, List<? extends Node<?>> args) {
+        return function(functionName, (a, xs) -> f.apply(xs), List.copyOf(args));
+    }
+
+    private <R> Node<R> function(String fname, Invoker invoker, List<? extends Node<?>> args) {
+        args.forEach(this::checkOwn);
+        Node<R> n = new Node<>(this, nodes.size(), NodeKind.FUNCTION, new ArrayList<>(args), null, invoker, fname,
+                null, -1, null);
+        nodes.add(n);
+        return n;
+    }
+
+    // ------------------------------------------------------------------------------------------ collectives
+
+    /** Element-wise reduction across the ranks; one output node per input, on the same actor. */
+    public <T> List<Node<T>> allreduce(Communicator comm, ReduceOp op, List<? extends Node<T>> inputs) {
+        return collective(comm, CollectiveKind.ALLREDUCE, op, inputs);
+    }
+
+    /** Concatenation of all ranks' arrays in rank order; one output node per input. */
+    public <T> List<Node<T>> allgather(Communicator comm, List<? extends Node<T>> inputs) {
+        return collective(comm, CollectiveKind.ALLGATHER, ReduceOp.SUM, inputs);
+    }
+
+    /** Reduction split in world-size chunks; rank r's output is chunk r. */
+    public <T> List<Node<T>> reducescatter(Communicator comm, ReduceOp op, List<? extends Node<T>> inputs) {
+        return collective(comm, CollectiveKind.REDUCESCATTER, op, inputs);
+    }
+
+    private <T> List<Node<T>> collective(Communicator comm, CollectiveKind kind, ReduceOp op,
+                                         List<? extends Node<T>> inputs) {
+        Objects.requireNonNull(comm, "communicator");
+        if (inputs.size() != comm.worldSize()) {
+            throw new GraphValidationException(kind.label() + " over communicator '" + comm.name() + "' needs "
+                    + comm.worldSize() + " inputs (one per rank) but got " + inputs.size());
+        }
+        CollectiveGroup group = new CollectiveGroup(collectives++, comm, kind, op);
+        List<Node<T>> outs = new ArrayList<>();
+        boolean[] seen = new boolean[comm.worldSize()];
+        for (Node<T> in : inputs) {
+            checkOwn(in);
+            Node<?> base = in.kind == NodeKind.PROJECTION ? in.upstream.get(0) : in;
+            ActorHandle<?> owner = base.actor;
+            if (owner == null || base.kind == NodeKind.FUNCTION) {
+                throw new GraphValidationException(kind.label() + " input " + in + " is not produced by an actor task;"
+                        + " each input must come from a task on the rank's actor");
+            }
+            int rank = comm.rankOf(owner);
+            if (rank < 0) {
+                throw new GraphValidationException(kind.label() + " input " + in + " runs on actor '" + owner.name()
+                        + "', which is not a member of communicator '" + comm.name() + "'");
+            }
+            if (seen[rank]) {
+                throw new GraphValidationException(kind.label() + ": two inputs come from actor '" + owner.name()
+                        + "' (rank " + rank + "); each rank contributes exactly one input");
+            }
+            seen[rank] = true;
+            Node<T> n = new Node<>(this, nodes.size(), NodeKind.COLLECTIVE, List.of(in), owner, null, kind.label(),
+                    group, rank, null);
+            nodes.add(n);
+            group.participants.add(n);
+            outs.add(n);
+        }
+        return outs;
+    }
+
+    // ------------------------------------------------------------------------------------------ compile
+
+    /** Compiles with default options; the graph's result is {@code output}'s value. */
+    public <I, O> CompiledGraph<I, O> compile(Node<O> output) {
+        return compile(output, GraphOptions.defaults());
+    }
+
+    /** Compiles; the graph's result is {@code output}'s value. */
+    public <I, O> CompiledGraph<I, O> compile(Node<O> output, GraphOptions options) {
+        return GraphCompiler.compile(this, List.of(output), options, false);
+    }
+
+    /** Compiles a multi-output graph: each execution yields one value per output node, as a list in that order. */
+    public <I> CompiledGraph<I, List<Object>> compileMulti(GraphOptions options, Node<?>... outputs) {
+        if (outputs.length == 0) {
+            throw new GraphValidationException("compileMulti needs at least one output node");
+        }
+        return GraphCompiler.compile(this, Arrays.asList(outputs), options, true);
+    }
+
+    // ------------------------------------------------------------------------------------------ internals
+
+    <U> Node<U> project(Node<?> source, Projection p) {
+        checkOwn(source);
+        Node<?> base = source;
+        Projection full = p;
+        if (source.kind == NodeKind.PROJECTION) {
+            base = source.upstream.get(0);
+            full = p.after(source.projection);
+        }
+        Node<U> n = new Node<>(this, nodes.size(), NodeKind.PROJECTION, List.of(base), null, null, null, null, -1, full);
+        nodes.add(n);
+        return n;
+    }
+
+    void checkOwn(Node<?> n) {
+        Objects.requireNonNull(n, "node");
+        if (n.builder != this) {
+            throw new GraphValidationException("node " + n + " belongs to another graph builder; nodes cannot be shared"
+                    + " between graphs");
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <X> X cast(Object o) {
+        return (X) o;
+    }
+}

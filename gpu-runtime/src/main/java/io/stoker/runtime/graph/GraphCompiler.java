@@ -1,0 +1,272 @@
+package io.stoker.runtime.graph;
+
+import io.stoker.runtime.actor.ActorHandle;
+import io.stoker.runtime.channel.Channel;
+import io.stoker.runtime.channel.ChannelReader;
+import io.stoker.runtime.channel.ChannelWriter;
+import io.stoker.runtime.channel.LocalChannel;
+import io.stoker.runtime.channel.RingChannel;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * Turns a {@link GraphBuilder}'s nodes into per-actor programs over pre-allocated channels: validate, place
+ * functions, order each actor's tasks, prove the schedules deadlock-free, allocate every channel, install.
+ */
+final class GraphCompiler {
+    private GraphCompiler() {
+    }
+
+    static <I, O> CompiledGraph<I, O> compile(GraphBuilder b, List<Node<?>> outputs, GraphOptions options,
+                                              boolean multi) {
+        List<Node<?>> nodes = b.nodes();
+        String graphName = options.name() != null ? options.name()
+                : b.name() != null ? b.name() : "graph-" + b.runtime().nextGraphId();
+
+        // 1. Exactly one input.
+        List<Node<?>> inputs = nodes.stream().filter(n -> n.kind == NodeKind.INPUT).collect(Collectors.toList());
+        if (inputs.isEmpty()) {
+            throw new GraphValidationException("graph '" + graphName + "' has no input node: call builder.input() and"
+                    + " bind the first task to it");
+        }
+        if (inputs.size() > 1) {
+            throw new GraphValidationException("graph '" + graphName + "' has " + inputs.size() + " input nodes "
+                    + inputs + "; a graph takes exactly one input: declare one InputNode and use arg(i) or field(name)"
+                    + " for its parts");
+        }
+        Node<?> input = inputs.get(0);
+
+        // 2. Outputs must be (parts of) tasks.
+        for (int i = 0; i < outputs.size(); i++) {
+            Node<?> o = outputs.get(i);
+            b.checkOwn(o);
+            if (GraphLayout.base(o).kind == NodeKind.INPUT) {
+                throw new GraphValidationException("graph '" + graphName + "' output " + i + " " + o
+                        + " is the input itself; put at least one task between input and output");
+            }
+        }
+
+        // 3. Every task has an input and a live actor.
+        List<Node<?>> tasks = nodes.stream().filter(GraphCompiler::isTask).collect(Collectors.toList());
+        Map<Node<?>, List<Node<?>>> sources = new IdentityHashMap<>();
+        for (Node<?> t : tasks) {
+            if (t.upstream.isEmpty()) {
+                throw new GraphValidationException("graph '" + graphName + "': node " + t + " has no input; bind it to"
+                        + " the graph's InputNode or to an upstream node");
+            }
+            if (t.actor != null && !t.actor.isAlive()) {
+                throw new GraphValidationException("graph '" + graphName + "': node " + t + " is bound to actor '"
+                        + t.actor.name() + "', which was already torn down (" + t.actor.state()
+                        + "); create a new actor and bind to it");
+            }
+            Set<Node<?>> s = new LinkedHashSet<>();
+            t.upstream.forEach(u -> s.add(GraphLayout.base(u)));
+            t.controlDeps.forEach(u -> s.add(GraphLayout.base(u)));
+            sources.put(t, new ArrayList<>(s));
+        }
+
+        // 4. No cycles through data or ordering dependencies.
+        checkAcyclic(graphName, tasks, sources);
+
+        // 5. No leaves: every task must feed an output.
+        Set<Node<?>> live = new HashSet<>();
+        ArrayList<Node<?>> stack = new ArrayList<>();
+        outputs.forEach(o -> stack.add(GraphLayout.base(o)));
+        while (!stack.isEmpty()) {
+            Node<?> n = stack.remove(stack.size() - 1);
+            if (live.add(n) && sources.containsKey(n)) {
+                stack.addAll(sources.get(n));
+            }
+        }
+        for (Node<?> t : tasks) {
+            if (!live.contains(t)) {
+                throw new GraphValidationException("graph '" + graphName + "': node " + t + " is a leaf: its result"
+                        + " never reaches an output. Add it to the outputs (compileMulti) or remove it");
+            }
+        }
+
+        // 6. Place functions; order each actor's tasks by bind order.
+        Map<Node<?>, ActorHandle<?>> placement = place(b, tasks, sources);
+        Map<ActorHandle<?>, List<Node<?>>> schedules = new LinkedHashMap<>();
+        for (Node<?> t : tasks) {
+            schedules.computeIfAbsent(placement.get(t), k -> new ArrayList<>()).add(t);
+        }
+
+        // 7. Prove the schedules deadlock-free.
+        ScheduleCheck.check(tasks, placement, schedules, sources);
+
+        GraphLayout layout = new GraphLayout(input, tasks, placement, schedules, sources, List.copyOf(outputs));
+        return build(graphName, b, layout, options, multi);
+    }
+
+    private static boolean isTask(Node<?> n) {
+        return n.kind == NodeKind.ACTOR_TASK || n.kind == NodeKind.FUNCTION || n.kind == NodeKind.COLLECTIVE;
+    }
+
+    private static void checkAcyclic(String graphName, List<Node<?>> tasks, Map<Node<?>, List<Node<?>>> sources) {
+        Map<Node<?>, Integer> state = new IdentityHashMap<>();
+        for (Node<?> t : tasks) {
+            List<Node<?>> path = new ArrayList<>();
+            if (cycleFrom(t, sources, state, path)) {
+                StringBuilder sb = new StringBuilder();
+                for (Node<?> n : path) {
+                    sb.append(n).append(" -> ");
+                }
+                sb.setLength(sb.length() - 4);
+                throw new GraphValidationException("graph '" + graphName + "' has a cycle: " + sb
+                        + " (each node needs the one after it); remove the after(...) dependency that closes it");
+            }
+        }
+    }
+
+    private static boolean cycleFrom(Node<?> n, Map<Node<?>, List<Node<?>>> sources, Map<Node<?>, Integer> state,
+                                     List<Node<?>> path) {
+        Integer s = state.get(n);
+        if (s != null) {
+            if (s == 1) {
+                int from = path.indexOf(n);
+                List<Node<?>> cycle = new ArrayList<>(path.subList(from, path.size()));
+                cycle.add(n);
+                path.clear();
+                path.addAll(cycle);
+                return true;
+            }
+            return false;
+        }
+        state.put(n, 1);
+        path.add(n);
+        for (Node<?> u : sources.getOrDefault(n, List.of())) {
+            if (cycleFrom(u, sources, state, path)) {
+                return true;
+            }
+        }
+        path.remove(path.size() - 1);
+        state.put(n, 2);
+        return false;
+    }
+
+    /** Actor tasks run on their actor; a function runs on its first upstream task's actor, else on its first actor
+     * consumer's, else on the runtime's shared function actor. */
+    private static Map<Node<?>, ActorHandle<?>> place(GraphBuilder b, List<Node<?>> tasks,
+                                                      Map<Node<?>, List<Node<?>>> sources) {
+        Map<Node<?>, ActorHandle<?>> placement = new IdentityHashMap<>();
+        for (Node<?> t : tasks) {
+            if (t.actor != null) {
+                placement.put(t, t.actor);
+            }
+        }
+        for (Node<?> t : tasks) {
+            if (t.kind != NodeKind.FUNCTION) {
+                continue;
+            }
+            ActorHandle<?> host = null;
+            for (Node<?> s : sources.get(t)) {
+                if (placement.containsKey(s)) {
+                    host = placement.get(s);
+                    break;
+                }
+            }
+            if (host == null) {
+                for (Node<?> c : tasks) {
+                    if (c.actor != null && sources.get(c).contains(t)) {
+                        host = c.actor;
+                        break;
+                    }
+                }
+            }
+            if (host == null) {
+                host = b.runtime().functionActor();
+            }
+            placement.put(t, host);
+        }
+        return placement;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <I, O> CompiledGraph<I, O> build(String name, GraphBuilder b, GraphLayout layout,
+                                                    GraphOptions options, boolean multi) {
+        CompiledGraph<I, O> graph = new CompiledGraph<>(name, b.runtime(), options, layout, multi);
+        int capacity = graph.results().capacity();
+
+        Map<Node<?>, List<ChannelWriter<Object>>> writers = new HashMap<>();
+        Map<Node<?>, List<String>> writerLabels = new HashMap<>();
+        Map<Node<?>, List<ChannelReader<Object>>> readers = new HashMap<>();
+        List<RingChannel<Object>> inputChannels = new ArrayList<>();
+        List<Channel<Object>> all = new ArrayList<>();
+        for (Node<?> t : layout.tasks()) {
+            ActorHandle<?> consumer = layout.placement().get(t);
+            for (Node<?> s : layout.sources().get(t)) {
+                String label = s.label() + " -> " + t.label();
+                Channel<Object> ch;
+                if (s.kind == NodeKind.INPUT) {
+                    RingChannel<Object> r = new RingChannel<>(label, capacity, consumer.wakeHook());
+                    inputChannels.add(r);
+                    ch = r;
+                } else if (layout.placement().get(s) == consumer) {
+                    ch = new LocalChannel<>(label);
+                } else {
+                    ch = new RingChannel<>(label, capacity, consumer.wakeHook());
+                }
+                all.add(ch);
+                writers.computeIfAbsent(s, k -> new ArrayList<>()).add(ch);
+                writerLabels.computeIfAbsent(s, k -> new ArrayList<>()).add(label);
+                readers.computeIfAbsent(t, k -> new ArrayList<>()).add(ch);
+            }
+        }
+
+        Map<Node<?>, List<Integer>> resultIdx = new HashMap<>();
+        Map<Node<?>, List<Projection>> resultProj = new HashMap<>();
+        for (int i = 0; i < layout.outputs().size(); i++) {
+            Node<?> o = layout.outputs().get(i);
+            resultIdx.computeIfAbsent(GraphLayout.base(o), k -> new ArrayList<>()).add(i);
+            resultProj.computeIfAbsent(GraphLayout.base(o), k -> new ArrayList<>()).add(GraphLayout.projection(o));
+        }
+
+        List<GraphProgram> programs = new ArrayList<>();
+        for (Map.Entry<ActorHandle<?>, List<Node<?>>> e : layout.schedules().entrySet()) {
+            List<Node<?>> seq = e.getValue();
+            TaskOp[] ops = new TaskOp[seq.size()];
+            for (int k = 0; k < ops.length; k++) {
+                ops[k] = op(seq.get(k), e.getKey(), layout, readers, writers, writerLabels, resultIdx, resultProj);
+            }
+            programs.add(new GraphProgram(graph, e.getKey(), ops, graph.results(), options.timings(),
+                    options.traceCapacity()));
+        }
+        graph.start(programs, inputChannels.toArray(new RingChannel[0]), all);
+        return graph;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static TaskOp op(Node<?> t, ActorHandle<?> host, GraphLayout layout,
+                             Map<Node<?>, List<ChannelReader<Object>>> readers,
+                             Map<Node<?>, List<ChannelWriter<Object>>> writers, Map<Node<?>, List<String>> writerLabels,
+                             Map<Node<?>, List<Integer>> resultIdx, Map<Node<?>, List<Projection>> resultProj) {
+        List<Node<?>> srcs = layout.sources().get(t);
+        int[] argSource = new int[t.upstream.size()];
+        Projection[] argProjection = new Projection[t.upstream.size()];
+        for (int a = 0; a < argSource.length; a++) {
+            Node<?> arg = t.upstream.get(a);
+            argSource[a] = srcs.indexOf(GraphLayout.base(arg));
+            argProjection[a] = GraphLayout.projection(arg);
+        }
+        String[] sourceLabels = srcs.stream().map(Node::label).toArray(String[]::new);
+        List<ChannelWriter<Object>> outs = writers.getOrDefault(t, List.of());
+        List<Integer> ri = resultIdx.getOrDefault(t, List.of());
+        List<Projection> rp = resultProj.getOrDefault(t, List.of());
+        String method = t.kind == NodeKind.FUNCTION ? t.method : t.method;
+        return new TaskOp(t.id, t.label(), host.name(), method,
+                readers.get(t).toArray(new ChannelReader[0]), sourceLabels, argSource, argProjection, t.invoker,
+                t.collective, t.rank, outs.toArray(new ChannelWriter[0]),
+                writerLabels.getOrDefault(t, List.of()).toArray(new String[0]),
+                ri.stream().mapToInt(Integer::intValue).toArray(), rp.toArray(new Projection[0]));
+    }
+}

@@ -1,0 +1,215 @@
+package io.stoker.runtime.graph;
+
+import io.stoker.runtime.actor.ActorHandle;
+import io.stoker.runtime.actor.ActorProgram;
+import io.stoker.runtime.channel.ResultRing;
+import io.stoker.runtime.comm.CollectiveHandle;
+
+/**
+ * One actor's schedule for one compiled graph, driven by the actor's thread: the graph's tasks on this actor in
+ * bind order, repeated once per execution. {@link #doWork} never blocks; it runs ops until one waits for input (or
+ * for collective peers) and returns, so other graphs on the same actor make progress too.
+ *
+ * <p>Per execution and op it performs no allocation besides what the user's method allocates.
+ */
+final class GraphProgram implements ActorProgram {
+    private static final int MAX_OPS_PER_PASS = 64;
+
+    private final CompiledGraph<?, ?> graph;
+    private final ActorHandle<?> actor;
+    final TaskOp[] ops;
+    private final ResultRing results;
+    private final boolean timings;
+    private final long[] traceSeq;
+    private final long[] traceStart;
+    private final long[] traceEnd;
+    private final int traceMask;
+    private int pc;
+    private long seq;
+
+    GraphProgram(CompiledGraph<?, ?> graph, ActorHandle<?> actor, TaskOp[] ops, ResultRing results, boolean timings,
+                 int traceCapacity) {
+        this.graph = graph;
+        this.actor = actor;
+        this.ops = ops;
+        this.results = results;
+        this.timings = timings;
+        int cap = Integer.highestOneBit(Math.max(1, traceCapacity) * 2 - 1);
+        this.traceMask = cap - 1;
+        int n = timings ? cap * ops.length : 0;
+        this.traceSeq = new long[n];
+        java.util.Arrays.fill(traceSeq, -1);
+        this.traceStart = new long[n];
+        this.traceEnd = new long[n];
+    }
+
+    ActorHandle<?> actor() {
+        return actor;
+    }
+
+    @Override
+    public String name() {
+        return graph.name() + "@" + actor.name();
+    }
+
+    @Override
+    public boolean hasPendingInput() {
+        return ops[pc].hasPendingInput();
+    }
+
+    @Override
+    public void onActorDeath(Throwable cause) {
+        graph.fail(new GraphUnavailableException("graph '" + graph.name() + "' cannot run: " + cause.getMessage()
+                + "; close the graph and compile a new one on live actors", cause));
+    }
+
+    @Override
+    public int doWork(Object instance) {
+        int work = 0;
+        while (work < MAX_OPS_PER_PASS) {
+            TaskOp op = ops[pc];
+            if (!op.readInputs()) {
+                return work;
+            }
+            Object result;
+            if (op.collective != null) {
+                result = collective(op);
+                if (result == null) {
+                    return work; // peers have not arrived yet
+                }
+            } else {
+                result = compute(op, instance);
+            }
+            long end = timings ? System.nanoTime() : 0L;
+            if (timings) {
+                record(op, end);
+            }
+            deliver(op, result, end);
+            op.reset();
+            work++;
+            if (++pc == ops.length) {
+                pc = 0;
+                seq++;
+            }
+        }
+        return work;
+    }
+
+    private Object compute(TaskOp op, Object instance) {
+        TaskFailure upstream = op.upstreamFailure();
+        if (upstream != null) {
+            op.startNanos = timings ? System.nanoTime() : 0L;
+            return upstream;
+        }
+        TaskFailure argError = op.bindArgs(seq);
+        if (argError != null) {
+            op.startNanos = timings ? System.nanoTime() : 0L;
+            return argError;
+        }
+        long start = System.nanoTime();
+        op.startNanos = start;
+        if (timings) {
+            results.markStart(seq, start);
+        }
+        actor.markBusy(op.label, start);
+        try {
+            return NullValue.wrap(op.invoker.invoke(instance, op.args));
+        } catch (VirtualMachineError e) {
+            throw e; // the actor's state can no longer be trusted: the actor dies and the graph fails fast
+        } catch (Throwable t) {
+            return new TaskFailure(op.actorName, op.methodName, op.label, seq, t);
+        } finally {
+            actor.markIdle();
+        }
+    }
+
+    /** @return the rank's result, or null while peers are still arriving */
+    private Object collective(TaskOp op) {
+        try {
+            CollectiveHandle h = op.pending;
+            if (h == null) {
+                Object in = op.sourceValues[0];
+                if (!(in instanceof TaskFailure)) {
+                    TaskFailure argError = op.bindArgs(seq);
+                    in = argError != null ? argError : op.args[0];
+                }
+                op.startNanos = System.nanoTime();
+                if (timings) {
+                    results.markStart(seq, op.startNanos);
+                }
+                h = op.collective.communicator.start(op.collective.kind, op.collective.op, op.rank, in);
+                op.pending = h;
+            }
+            if (!h.poll()) {
+                return null;
+            }
+            op.pending = null;
+            Object r = h.result();
+            if (r instanceof TaskFailure) {
+                return r;
+            }
+            if (r instanceof Throwable) {
+                return new TaskFailure(op.actorName, op.methodName, op.label, seq, (Throwable) r);
+            }
+            return r;
+        } catch (RuntimeException e) {
+            op.pending = null;
+            return new TaskFailure(op.actorName, op.methodName, op.label, seq, e);
+        }
+    }
+
+    private void deliver(TaskOp op, Object result, long now) {
+        for (int i = 0; i < op.outputs.length; i++) {
+            if (!op.outputs[i].offer(result)) {
+                // Cannot happen while channel capacity >= maxInFlight; fail loudly rather than hang.
+                graph.fail(new GraphUnavailableException("graph '" + graph.name() + "': channel " + op.outputLabels[i]
+                        + " refused a value (closed or full); the graph was torn down"));
+                return;
+            }
+        }
+        for (int i = 0; i < op.resultIndex.length; i++) {
+            Object v = result;
+            Projection p = op.resultProjection[i];
+            if (p != null && !(v instanceof TaskFailure)) {
+                try {
+                    v = NullValue.wrap(p.apply(NullValue.unwrap(v)));
+                } catch (RuntimeException e) {
+                    v = new TaskFailure(op.actorName, op.methodName, op.label, seq,
+                            new IllegalArgumentException("output " + op.resultIndex[i] + " (" + op.label
+                                    + p.describe() + "): " + e.getMessage(), e));
+                }
+            }
+            results.complete(seq, op.resultIndex[i], v, now);
+        }
+    }
+
+    private void record(TaskOp op, long end) {
+        long start = op.startNanos;
+        results.addCompute(seq, end - start);
+        int i = ((int) seq & traceMask) * ops.length + pc; // the op being recorded is always ops[pc]
+        traceStart[i] = start;
+        traceEnd[i] = end;
+        traceSeq[i] = seq;
+    }
+
+    /** Visits recorded task spans: (op, seq, start, end). Reads racily; spans of executions in flight may be partial. */
+    void forEachSpan(SpanVisitor v) {
+        if (traceSeq.length == 0) {
+            return;
+        }
+        for (int slot = 0; slot <= traceMask; slot++) {
+            for (int o = 0; o < ops.length; o++) {
+                int i = slot * ops.length + o;
+                long s = traceSeq[i];
+                if (s >= 0) {
+                    v.visit(ops[o], s, traceStart[i], traceEnd[i]);
+                }
+            }
+        }
+    }
+
+    @FunctionalInterface
+    interface SpanVisitor {
+        void visit(TaskOp op, long seq, long startNanos, long endNanos);
+    }
+}

@@ -1,0 +1,15 @@
+package io.stoker.runtime.graph;
+
+/** What a graph node is. */
+public enum NodeKind {
+    /** The graph's single input. */
+    INPUT,
+    /** A method call on an actor. */
+    ACTOR_TASK,
+    /** A stateless function, placed on an actor by the compiler. */
+    FUNCTION,
+    /** One rank's part of a collective (allreduce, allgather, reducescatter). */
+    COLLECTIVE,
+    /** A part of another node's value (arg, field or returned element); costs no task. */
+    PROJECTION
+}
