@@ -1,0 +1,66 @@
+package io.stoker.spark.plugin;
+
+import io.stoker.spark.config.StokerConf;
+import org.apache.spark.SparkContext;
+
+import java.util.Collections;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.WeakHashMap;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * What the driver plugin knows about one SparkContext: its validated conf, the session token its executors are
+ * registered under, and each executor's latest report. Registered per SparkContext (by identity) while the driver
+ * plugin runs; a JVM may host several SparkContexts in turn, and the application id is not yet known when plugins
+ * start.
+ *
+ * <p>Thread-safety: all methods may be called from any thread ({@code DriverPlugin.receive} is concurrent).
+ */
+public final class DriverState {
+    /** extraConf key carrying the session token to executor plugins. */
+    public static final String SESSION_KEY = "stoker.session";
+
+    private static final Map<SparkContext, DriverState> BY_CONTEXT = Collections.synchronizedMap(new WeakHashMap<>());
+
+    private final String session;
+    private final StokerConf conf;
+    private final ConcurrentHashMap<String, ExecutorReport> reports = new ConcurrentHashMap<>();
+
+    DriverState(String session, StokerConf conf) {
+        this.session = session;
+        this.conf = conf;
+    }
+
+    static void register(SparkContext sc, DriverState s) {
+        BY_CONTEXT.put(sc, s);
+    }
+
+    static void unregister(DriverState s) {
+        BY_CONTEXT.values().removeIf(v -> v == s);
+    }
+
+    /** @return the state of this SparkContext, or null when Stoker's driver plugin does not run in it */
+    public static DriverState forContext(SparkContext sc) {
+        return BY_CONTEXT.get(sc);
+    }
+
+    /** @return the token executor plugins of this SparkContext register their runtimes under */
+    public String session() {
+        return session;
+    }
+
+    public StokerConf conf() {
+        return conf;
+    }
+
+    /** Keeps the newer of the stored and the given report of its executor. */
+    void update(ExecutorReport r) {
+        reports.merge(r.executorId(), r, (old, neu) -> neu.sequence() >= old.sequence() ? neu : old);
+    }
+
+    /** @return the latest report per executor id, sorted by id (includes executors that have since died) */
+    public Map<String, ExecutorReport> reports() {
+        return new TreeMap<>(reports);
+    }
+}

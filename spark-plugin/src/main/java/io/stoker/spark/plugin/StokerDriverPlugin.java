@@ -1,0 +1,64 @@
+package io.stoker.spark.plugin;
+
+import io.stoker.spark.config.StokerConf;
+import org.apache.spark.SparkContext;
+import org.apache.spark.api.plugin.DriverPlugin;
+import org.apache.spark.api.plugin.PluginContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The driver part of Stoker's plugin. {@link #init} validates every {@code spark.stoker.*} option (an unknown key or
+ * a malformed value fails SparkContext startup with a message naming it) and returns the validated settings, which
+ * Spark hands to each executor plugin's {@code init}. {@link #receive} keeps each executor's latest
+ * {@link ExecutorReport}.
+ *
+ * <p>Threads: Spark calls {@code init} and {@code shutdown} on the thread creating/stopping the SparkContext, and
+ * {@code receive} from RPC threads, concurrently.
+ */
+public final class StokerDriverPlugin implements DriverPlugin {
+    private static final Logger LOG = LoggerFactory.getLogger(StokerDriverPlugin.class);
+
+    private DriverState state;
+
+    @Override
+    public Map<String, String> init(SparkContext sc, PluginContext ctx) {
+        Map<String, String> all = new HashMap<>();
+        for (scala.Tuple2<String, String> kv : sc.conf().getAll()) {
+            all.put(kv._1(), kv._2());
+        }
+        StokerConf conf = StokerConf.parse(all);
+        state = new DriverState(java.util.UUID.randomUUID().toString(), conf);
+        DriverState.register(sc, state);
+        LOG.info("Stoker driver plugin started (session {}): {} configured actor pool(s) {}", state.session(),
+                conf.pools().size(), conf.pools().keySet());
+        Map<String, String> extra = new HashMap<>(conf.toMap());
+        extra.put(DriverState.SESSION_KEY, state.session());
+        return extra;
+    }
+
+    @Override
+    public Object receive(Object message) {
+        if (message instanceof ReportMessage) {
+            ReportMessage m = (ReportMessage) message;
+            DriverState s = state;
+            if (s != null) {
+                s.update(m.report());
+            }
+            return m.wantsReply() ? Boolean.TRUE : null;
+        }
+        throw new IllegalArgumentException("Stoker's driver plugin got an unknown message of "
+                + (message == null ? "null" : message.getClass().getName()));
+    }
+
+    @Override
+    public void shutdown() {
+        DriverState s = state;
+        if (s != null) {
+            DriverState.unregister(s);
+        }
+    }
+}
