@@ -1,0 +1,294 @@
+package io.stoker.llm.backend.cpu;
+
+import io.stoker.llm.kv.KvCacheDescriptor;
+import io.stoker.llm.tensor.Float16;
+import io.stoker.llm.tensor.Q8;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Vector API kernels over heap scratch. The vector shape is fixed at 256 bits (8 floats) on every machine, and
+ * every dot product is computed the same way whatever the batch:
+ *
+ * <pre>
+ *   F32/F16/BF16:  acc = 0 (8 lanes); for each 8 columns c: acc = fma(w[c], x[c], acc)
+ *                  result = ((lane0 + lane1) + lane2) ... + lane7; then scalar fma over the column tail
+ *   Q8_0:          acc = 0; for each 32-column block: s = q0*x0; s = fma(q1, x1, s); s = fma(q2, x2, s);
+ *                  s = fma(q3, x3, s); acc = fma(s, d, acc); result = lane sum as above
+ * </pre>
+ *
+ * Lane sums are done in scalar code (not {@code reduceLanes}, whose order may differ between the interpreter and
+ * compiled code), and {@code fma} is exact in both. So a result depends only on the row and the token's input:
+ * batch size, token order and thread split change nothing.
+ */
+final class CpuKernels {
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    static final VectorSpecies<Byte> B64 = ByteVector.SPECIES_64;
+    static final VectorSpecies<Short> S128 = ShortVector.SPECIES_128;
+    static final VectorSpecies<Integer> I256 = IntVector.SPECIES_256;
+    static final int LANES = 8;
+
+    private CpuKernels() {
+    }
+
+    static float laneSum(FloatVector v, float[] lanes) {
+        v.intoArray(lanes, 0);
+        float s = lanes[0];
+        for (int i = 1; i < LANES; i++) {
+            s += lanes[i];
+        }
+        return s;
+    }
+
+    private static float tail(float s, float[] w, int wo, float[] x, int xo, int from, int n) {
+        for (int c = from; c < n; c++) {
+            s = Math.fma(w[wo + c], x[xo + c], s);
+        }
+        return s;
+    }
+
+    /** {@code y[t * yStride + r0 + r] = dot(w[r * n ..], x[t * xStride ..])} for a tile of {@code nr} rows. */
+    static void f32Tile(float[] w, int nr, int n, float[] x, int xStride, int nTok, float[] y, int yStride, int r0,
+                        float[] lanes) {
+        int vEnd = n - n % LANES;
+        int t = 0;
+        for (; t + 4 <= nTok; t += 4) {
+            int x0 = t * xStride;
+            int x1 = x0 + xStride;
+            int x2 = x1 + xStride;
+            int x3 = x2 + xStride;
+            for (int r = 0; r < nr; r++) {
+                int wo = r * n;
+                FloatVector a0 = FloatVector.zero(F);
+                FloatVector a1 = FloatVector.zero(F);
+                FloatVector a2 = FloatVector.zero(F);
+                FloatVector a3 = FloatVector.zero(F);
+                for (int c = 0; c < vEnd; c += LANES) {
+                    FloatVector wv = FloatVector.fromArray(F, w, wo + c);
+                    a0 = wv.fma(FloatVector.fromArray(F, x, x0 + c), a0);
+                    a1 = wv.fma(FloatVector.fromArray(F, x, x1 + c), a1);
+                    a2 = wv.fma(FloatVector.fromArray(F, x, x2 + c), a2);
+                    a3 = wv.fma(FloatVector.fromArray(F, x, x3 + c), a3);
+                }
+                y[t * yStride + r0 + r] = tail(laneSum(a0, lanes), w, wo, x, x0, vEnd, n);
+                y[(t + 1) * yStride + r0 + r] = tail(laneSum(a1, lanes), w, wo, x, x1, vEnd, n);
+                y[(t + 2) * yStride + r0 + r] = tail(laneSum(a2, lanes), w, wo, x, x2, vEnd, n);
+                y[(t + 3) * yStride + r0 + r] = tail(laneSum(a3, lanes), w, wo, x, x3, vEnd, n);
+            }
+        }
+        for (; t < nTok; t++) {
+            int xo = t * xStride;
+            int r = 0;
+            for (; r + 4 <= nr; r += 4) {
+                int w0 = r * n;
+                int w1 = w0 + n;
+                int w2 = w1 + n;
+                int w3 = w2 + n;
+                FloatVector a0 = FloatVector.zero(F);
+                FloatVector a1 = FloatVector.zero(F);
+                FloatVector a2 = FloatVector.zero(F);
+                FloatVector a3 = FloatVector.zero(F);
+                for (int c = 0; c < vEnd; c += LANES) {
+                    FloatVector xv = FloatVector.fromArray(F, x, xo + c);
+                    a0 = FloatVector.fromArray(F, w, w0 + c).fma(xv, a0);
+                    a1 = FloatVector.fromArray(F, w, w1 + c).fma(xv, a1);
+                    a2 = FloatVector.fromArray(F, w, w2 + c).fma(xv, a2);
+                    a3 = FloatVector.fromArray(F, w, w3 + c).fma(xv, a3);
+                }
+                y[t * yStride + r0 + r] = tail(laneSum(a0, lanes), w, w0, x, xo, vEnd, n);
+                y[t * yStride + r0 + r + 1] = tail(laneSum(a1, lanes), w, w1, x, xo, vEnd, n);
+                y[t * yStride + r0 + r + 2] = tail(laneSum(a2, lanes), w, w2, x, xo, vEnd, n);
+                y[t * yStride + r0 + r + 3] = tail(laneSum(a3, lanes), w, w3, x, xo, vEnd, n);
+            }
+            for (; r < nr; r++) {
+                int wo = r * n;
+                FloatVector a0 = FloatVector.zero(F);
+                for (int c = 0; c < vEnd; c += LANES) {
+                    a0 = FloatVector.fromArray(F, w, wo + c).fma(FloatVector.fromArray(F, x, xo + c), a0);
+                }
+                y[t * yStride + r0 + r] = tail(laneSum(a0, lanes), w, wo, x, xo, vEnd, n);
+            }
+        }
+    }
+
+    /** Widens {@code n} F16 values to F32 (exact). */
+    static void f16ToF32(short[] h, float[] out, int n) {
+        int vEnd = n - n % LANES;
+        for (int i = 0; i < vEnd; i += LANES) {
+            IntVector bits = (IntVector) ShortVector.fromArray(S128, h, i).convertShape(VectorOperators.S2I, I256, 0);
+            IntVector sign = bits.and(0x8000).lanewise(VectorOperators.LSHL, 16);
+            IntVector em = bits.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
+            // exponent+mantissa shifted into place, rescaled by 2^112: exact for normals and subnormals
+            FloatVector v = em.reinterpretAsFloats().mul(0x1p112f);
+            IntVector r = v.reinterpretAsInts();
+            VectorMask<Integer> special = bits.and(0x7c00).compare(VectorOperators.EQ, 0x7c00);
+            r = r.blend(em.or(0x7f800000), special); // infinities and NaN
+            r.or(sign).reinterpretAsFloats().intoArray(out, i);
+        }
+        for (int i = vEnd; i < n; i++) {
+            out[i] = Float16.toFloat(h[i]);
+        }
+    }
+
+    /** Widens {@code n} BF16 values to F32 (exact). */
+    static void bf16ToF32(short[] h, float[] out, int n) {
+        int vEnd = n - n % LANES;
+        for (int i = 0; i < vEnd; i += LANES) {
+            IntVector bits = (IntVector) ShortVector.fromArray(S128, h, i).convertShape(VectorOperators.S2I, I256, 0);
+            bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(out, i);
+        }
+        for (int i = vEnd; i < n; i++) {
+            out[i] = Float16.bf16ToFloat(h[i]);
+        }
+    }
+
+    /** Q8_0 rows times one token: {@code y[r0 + r] = dot(row r, x)}, int8 widened in registers. */
+    static void q8TileOneToken(byte[] b, int nr, int n, float[] x, float[] y, int r0, float[] lanes) {
+        int nb = n / Q8.BLOCK;
+        int rowBytes = nb * Q8.BLOCK_BYTES;
+        for (int r = 0; r < nr; r++) {
+            FloatVector acc = FloatVector.zero(F);
+            int ro = r * rowBytes;
+            for (int blk = 0; blk < nb; blk++) {
+                int o = ro + blk * Q8.BLOCK_BYTES;
+                float d = Q8.scale(b, o);
+                int xo = blk * Q8.BLOCK;
+                FloatVector q0 = (FloatVector) ByteVector.fromArray(B64, b, o + 2).convertShape(VectorOperators.B2F, F, 0);
+                FloatVector q1 = (FloatVector) ByteVector.fromArray(B64, b, o + 10).convertShape(VectorOperators.B2F, F, 0);
+                FloatVector q2 = (FloatVector) ByteVector.fromArray(B64, b, o + 18).convertShape(VectorOperators.B2F, F, 0);
+                FloatVector q3 = (FloatVector) ByteVector.fromArray(B64, b, o + 26).convertShape(VectorOperators.B2F, F, 0);
+                FloatVector s = q0.mul(FloatVector.fromArray(F, x, xo));
+                s = q1.fma(FloatVector.fromArray(F, x, xo + 8), s);
+                s = q2.fma(FloatVector.fromArray(F, x, xo + 16), s);
+                s = q3.fma(FloatVector.fromArray(F, x, xo + 24), s);
+                acc = s.fma(FloatVector.broadcast(F, d), acc);
+            }
+            y[r0 + r] = laneSum(acc, lanes);
+        }
+    }
+
+    /** Splits {@code n} Q8_0 values into int8 values as floats ({@code q}) and per-block scales ({@code d}). */
+    static void q8Widen(byte[] b, int n, float[] q, float[] d) {
+        int nb = n / Q8.BLOCK;
+        for (int blk = 0; blk < nb; blk++) {
+            int o = blk * Q8.BLOCK_BYTES;
+            d[blk] = Q8.scale(b, o);
+            int qo = blk * Q8.BLOCK;
+            for (int j = 0; j < Q8.BLOCK; j += LANES) {
+                ((FloatVector) ByteVector.fromArray(B64, b, o + 2 + j).convertShape(VectorOperators.B2F, F, 0))
+                        .intoArray(q, qo + j);
+            }
+        }
+    }
+
+    /** Q8_0 rows (widened by {@link #q8Widen}) times {@code nTok} tokens; same arithmetic as the one-token path. */
+    static void q8Tile(float[] q, float[] d, int nr, int n, float[] x, int xStride, int nTok, float[] y, int yStride,
+                       int r0, float[] lanes) {
+        int nb = n / Q8.BLOCK;
+        int t = 0;
+        for (; t + 4 <= nTok; t += 4) {
+            int x0 = t * xStride;
+            int x1 = x0 + xStride;
+            int x2 = x1 + xStride;
+            int x3 = x2 + xStride;
+            for (int r = 0; r < nr; r++) {
+                FloatVector a0 = FloatVector.zero(F);
+                FloatVector a1 = FloatVector.zero(F);
+                FloatVector a2 = FloatVector.zero(F);
+                FloatVector a3 = FloatVector.zero(F);
+                for (int blk = 0; blk < nb; blk++) {
+                    int qo = r * n + blk * Q8.BLOCK;
+                    int xo = blk * Q8.BLOCK;
+                    FloatVector dv = FloatVector.broadcast(F, d[r * nb + blk]);
+                    FloatVector q0 = FloatVector.fromArray(F, q, qo);
+                    FloatVector q1 = FloatVector.fromArray(F, q, qo + 8);
+                    FloatVector q2 = FloatVector.fromArray(F, q, qo + 16);
+                    FloatVector q3 = FloatVector.fromArray(F, q, qo + 24);
+                    a0 = blockDot(q0, q1, q2, q3, x, x0 + xo).fma(dv, a0);
+                    a1 = blockDot(q0, q1, q2, q3, x, x1 + xo).fma(dv, a1);
+                    a2 = blockDot(q0, q1, q2, q3, x, x2 + xo).fma(dv, a2);
+                    a3 = blockDot(q0, q1, q2, q3, x, x3 + xo).fma(dv, a3);
+                }
+                y[t * yStride + r0 + r] = laneSum(a0, lanes);
+                y[(t + 1) * yStride + r0 + r] = laneSum(a1, lanes);
+                y[(t + 2) * yStride + r0 + r] = laneSum(a2, lanes);
+                y[(t + 3) * yStride + r0 + r] = laneSum(a3, lanes);
+            }
+        }
+        for (; t < nTok; t++) {
+            int x0 = t * xStride;
+            for (int r = 0; r < nr; r++) {
+                FloatVector a0 = FloatVector.zero(F);
+                for (int blk = 0; blk < nb; blk++) {
+                    int qo = r * n + blk * Q8.BLOCK;
+                    FloatVector dv = FloatVector.broadcast(F, d[r * nb + blk]);
+                    a0 = blockDot(FloatVector.fromArray(F, q, qo), FloatVector.fromArray(F, q, qo + 8),
+                            FloatVector.fromArray(F, q, qo + 16), FloatVector.fromArray(F, q, qo + 24), x,
+                            x0 + blk * Q8.BLOCK).fma(dv, a0);
+                }
+                y[t * yStride + r0 + r] = laneSum(a0, lanes);
+            }
+        }
+    }
+
+    private static FloatVector blockDot(FloatVector q0, FloatVector q1, FloatVector q2, FloatVector q3, float[] x,
+                                        int xo) {
+        FloatVector s = q0.mul(FloatVector.fromArray(F, x, xo));
+        s = q1.fma(FloatVector.fromArray(F, x, xo + 8), s);
+        s = q2.fma(FloatVector.fromArray(F, x, xo + 16), s);
+        return q3.fma(FloatVector.fromArray(F, x, xo + 24), s);
+    }
+
+    /** Dot product of {@code n} floats, same order as the matmul kernels. */
+    static float dot(float[] a, int ao, float[] b, int bo, int n, float[] lanes) {
+        int vEnd = n - n % LANES;
+        FloatVector acc = FloatVector.zero(F);
+        for (int c = 0; c < vEnd; c += LANES) {
+            acc = FloatVector.fromArray(F, a, ao + c).fma(FloatVector.fromArray(F, b, bo + c), acc);
+        }
+        return tail(laneSum(acc, lanes), a, ao, b, bo, vEnd, n);
+    }
+
+    /**
+     * One query head over positions {@code [start, pos]} of one sequence: softmax(q.k * scale) weighted sum of v,
+     * written to {@code out[oo .. oo + hd)}. Positions are visited in increasing order.
+     */
+    static void attendOne(float[] q, int qo, int hd, float[] keys, float[] values, int[] table, int bs, int kvHeads,
+                          int kvh, int start, int pos, float scale, float[] sc, float[] out, int oo, float[] lanes,
+                          float[] acc) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int p = start; p <= pos; p++) {
+            int ko = KvCacheDescriptor.offset(table[p / bs], kvh, p % bs, kvHeads, bs, hd);
+            float s = dot(q, qo, keys, ko, hd, lanes) * scale;
+            sc[p - start] = s;
+            max = Math.max(max, s);
+        }
+        float sum = 0f;
+        int n = pos - start + 1;
+        for (int i = 0; i < n; i++) {
+            float e = (float) Math.exp(sc[i] - max);
+            sc[i] = e;
+            sum += e;
+        }
+        float inv = 1f / sum;
+        int vEnd = hd - hd % LANES;
+        java.util.Arrays.fill(acc, 0, hd, 0f);
+        for (int p = start; p <= pos; p++) {
+            float wgt = sc[p - start] * inv;
+            int vo = KvCacheDescriptor.offset(table[p / bs], kvh, p % bs, kvHeads, bs, hd);
+            FloatVector wv = FloatVector.broadcast(F, wgt);
+            for (int c = 0; c < vEnd; c += LANES) {
+                FloatVector.fromArray(F, values, vo + c).fma(wv, FloatVector.fromArray(F, acc, c)).intoArray(acc, c);
+            }
+            for (int c = vEnd; c < hd; c++) {
+                acc[c] = Math.fma(values[vo + c], wgt, acc[c]);
+            }
+        }
+        System.arraycopy(acc, 0, out, oo, hd);
+    }
+}
