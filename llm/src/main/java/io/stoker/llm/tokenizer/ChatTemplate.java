@@ -67,8 +67,12 @@ public final class ChatTemplate {
         for (TemplateError e : r.getErrors()) {
             if (e.getSeverity() == TemplateError.ErrorType.FATAL) {
                 String msg = e.getMessage();
-                if (e.getException() != null && e.getException().getCause() instanceof IllegalArgumentException) {
-                    msg = e.getException().getCause().getMessage();
+                for (Throwable c = e.getException(); c != null; c = c.getCause()) {
+                    if (c instanceof IllegalArgumentException && c.getMessage() != null
+                            && c.getMessage().startsWith("chat template rejected")) {
+                        msg = c.getMessage();
+                        break;
+                    }
                 }
                 throw new IllegalArgumentException("chat template failed to render at line " + e.getLineno() + ": "
                         + msg);
