@@ -163,7 +163,10 @@ public final class ActorHandle<A> implements AutoCloseable {
         waiter.wake();
     }
 
-    /** @return the hook channels call after writing to this actor */
+    /**
+     * @return the hook a channel calls after writing to this actor: a wake-up when the actor's idle kind parks, a
+     * no-op when it only spins or yields (it polls its channels while a graph is installed)
+     */
     public Runnable wakeHook() {
         return waiter.kind().parks() ? waiter::wake : () -> { };
     }
@@ -338,7 +341,7 @@ public final class ActorHandle<A> implements AutoCloseable {
                 for (ActorProgram p : ps) {
                     work += p.doWork(instance);
                 }
-                waiter.idle(work, this::hasWork);
+                waiter.idle(work, ps.length > 0, this::hasWork);
             }
         } catch (Throwable t) {
             cause = t;

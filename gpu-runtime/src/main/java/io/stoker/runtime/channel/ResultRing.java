@@ -43,8 +43,8 @@ public final class ResultRing {
         }
     }
 
-    private static final int SPIN_TRIES = 2_000;
-    private static final int YIELD_TRIES = 200;
+    private static final int SPIN_TRIES = 50;
+    private static final long YIELD_NANOS = 200_000;
     private static final long MAX_PARK_NANOS = 1_000_000L;
 
     /** One execution's result and timings. Fields are owned as described on {@link ResultRing}. */
@@ -188,27 +188,44 @@ public final class ResultRing {
     }
 
     /**
-     * Waits until execution {@code seq} is ready.
+     * Waits until execution {@code seq} is ready, idling like the graph's actors: {@link IdleKind#SPIN} spins,
+     * {@link IdleKind#YIELD} yields, {@link IdleKind#BACKOFF} spins then yields then parks, {@link IdleKind#PARK}
+     * parks at once. A parked caller is unparked by the producer that completes the slot.
      *
      * @throws TimeoutException when {@code timeoutNanos} pass first
      * @throws RuntimeException the abort reason when {@code abort} reports one
      */
-    public Slot await(long seq, long timeoutNanos, AbortCheck abort) throws TimeoutException {
+    public Slot await(long seq, long timeoutNanos, IdleKind idle, AbortCheck abort) throws TimeoutException {
         Slot s = slots[(int) seq & mask];
         if (s.readySeq == seq) {
             return s;
         }
-        for (int i = 0; i < SPIN_TRIES; i++) {
-            Thread.onSpinWait();
-            if (s.readySeq == seq) {
-                return s;
-            }
-        }
-        long deadline = System.nanoTime() + timeoutNanos;
-        for (int i = 0; i < YIELD_TRIES; i++) {
-            Thread.yield();
-            if (s.readySeq == seq) {
-                return s;
+        long start = System.nanoTime();
+        long deadline = start + timeoutNanos;
+        if (idle != IdleKind.PARK) {
+            int tries = 0;
+            while (true) {
+                if (idle == IdleKind.SPIN || (idle == IdleKind.BACKOFF && tries < SPIN_TRIES)) {
+                    Thread.onSpinWait();
+                } else {
+                    Thread.yield();
+                }
+                if (s.readySeq == seq) {
+                    return s;
+                }
+                tries++;
+                if (idle == IdleKind.BACKOFF && tries >= SPIN_TRIES && System.nanoTime() - start > YIELD_NANOS) {
+                    break;
+                }
+                if ((tries & 0x3FF) == 0) {
+                    RuntimeException reason = abort.abortReason();
+                    if (reason != null) {
+                        throw reason;
+                    }
+                    if (System.nanoTime() - deadline > 0) {
+                        throw new TimeoutException();
+                    }
+                }
             }
         }
         Thread me = Thread.currentThread();

@@ -32,14 +32,16 @@ public final class Waiter {
         }
     }
 
-    private static final int SPIN_ROUNDS = 200;
-    private static final int YIELD_ROUNDS = 50;
+    /** Back-off: spin this many idle passes, then yield until {@link #YIELD_NANOS} passed, then park. */
+    private static final int SPIN_ROUNDS = 50;
+    private static final long YIELD_NANOS = 200_000;
 
     private final IdleKind kind;
     private final org.agrona.concurrent.IdleStrategy activePhase;
     private final long maxParkNanos;
     private Thread owner;
     private int idleRounds;
+    private long idleSince;
     @SuppressWarnings("unused") // accessed through PARKED
     private volatile boolean parked;
 
@@ -59,15 +61,22 @@ public final class Waiter {
     }
 
     /**
-     * Idles according to the kind after a pass that did {@code workDone} units of work.
+     * Idles after a pass that did {@code workDone} units of work. A hot owner (one that polls channels of installed
+     * graphs) idles according to the kind; a cold one (only a mailbox to serve) parks until {@link #wake()}, like a
+     * classic RPC worker.
      *
      * @param workDone work done in the last pass; positive resets the back-off
+     * @param hot      whether the owner polls channels that producers do not always signal
      * @param check    re-check run after announcing the park, to close the lost-wake-up window
      */
-    public void idle(int workDone, WorkCheck check) {
+    public void idle(int workDone, boolean hot, WorkCheck check) {
         if (workDone > 0) {
             idleRounds = 0;
             activePhase.reset();
+            return;
+        }
+        if (!hot) {
+            park(check);
             return;
         }
         switch (kind) {
@@ -76,13 +85,16 @@ public final class Waiter {
                 activePhase.idle();
                 return;
             case BACKOFF:
+                // Yielding, not spinning, after a few passes: on an oversubscribed host it hands the core to the
+                // thread that has work; on a host with spare cores it returns at once and behaves like a spin.
                 if (idleRounds < SPIN_ROUNDS) {
-                    idleRounds++;
+                    if (idleRounds++ == 0) {
+                        idleSince = System.nanoTime();
+                    }
                     Thread.onSpinWait();
                     return;
                 }
-                if (idleRounds < SPIN_ROUNDS + YIELD_ROUNDS) {
-                    idleRounds++;
+                if (System.nanoTime() - idleSince < YIELD_NANOS) {
                     Thread.yield();
                     return;
                 }
@@ -103,9 +115,6 @@ public final class Waiter {
 
     /** Wakes the owner if it is parked or about to park; cheap when it is not. Any thread may call it. */
     public void wake() {
-        if (!kind.parks()) {
-            return;
-        }
         VarHandle.fullFence();
         if ((boolean) PARKED.getVolatile(this)) {
             Thread t = owner;

@@ -221,7 +221,7 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
         }
         ResultRing.Slot s;
         try {
-            s = results.await(seq, timeoutNanos, abortCheck);
+            s = results.await(seq, timeoutNanos, runtime.config().idle(), abortCheck);
         } catch (TimeoutException e) {
             throw new ExecutionTimeoutException(timeoutMessage(seq, timeoutNanos));
         }

@@ -77,7 +77,7 @@ final class GraphCompiler {
         // 4. No cycles through data or ordering dependencies.
         checkAcyclic(graphName, tasks, sources);
 
-        // 5. No leaves: every task must feed an output.
+        // 5. No leaves: every task must feed an output (a collective's ranks count as one).
         Set<Node<?>> live = new HashSet<>();
         ArrayList<Node<?>> stack = new ArrayList<>();
         outputs.forEach(o -> stack.add(GraphLayout.base(o)));
@@ -85,6 +85,9 @@ final class GraphCompiler {
             Node<?> n = stack.remove(stack.size() - 1);
             if (live.add(n) && sources.containsKey(n)) {
                 stack.addAll(sources.get(n));
+                if (n.collective != null) {
+                    stack.addAll(n.collective.participants); // every rank must take part for any rank's result
+                }
             }
         }
         for (Node<?> t : tasks) {

@@ -44,7 +44,7 @@ final class ScheduleCheck {
         for (Node<?> t : tasks) {
             for (Node<?> s : taskSources.get(t)) {
                 if (s.kind != NodeKind.INPUT) {
-                    add(out, rep, s, t, "needs the value of");
+                    add(out, rep, s, t, "waits for");
                 }
             }
         }
