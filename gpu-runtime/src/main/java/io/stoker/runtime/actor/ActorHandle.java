@@ -44,6 +44,7 @@ public final class ActorHandle<A> implements AutoCloseable {
     private final CompletableFuture<Void> ready = new CompletableFuture<>();
     private final CompletableFuture<Void> terminated = new CompletableFuture<>();
     private final Consumer<ActorHandle<?>> onTerminated;
+    private final Waiter.WorkCheck hasWork = this::hasWork; // one instance: the idle loop must not allocate
 
     private volatile ActorState state = ActorState.STARTING;
     private volatile boolean stopRequested;
@@ -341,7 +342,7 @@ public final class ActorHandle<A> implements AutoCloseable {
                 for (ActorProgram p : ps) {
                     work += p.doWork(instance);
                 }
-                waiter.idle(work, ps.length > 0, this::hasWork);
+                waiter.idle(work, ps.length > 0, hasWork);
             }
         } catch (Throwable t) {
             cause = t;

@@ -235,6 +235,32 @@ class GraphExecutionTest {
     }
 
     @Test
+    void shouldExportRecentExecutionsAsChromeTrace() throws Exception {
+        ActorHandle<Adder> a = adder("a", 1);
+        ActorHandle<Adder> b = adder("b", 1);
+        GraphBuilder g = GraphBuilder.on(rt, "traced");
+        InputNode<Integer> in = g.input();
+        try (CompiledGraph<Integer, Integer> cg = g.compile(in.to(a, Adder::add).to(b, Adder::add))) {
+            for (int i = 0; i < 5; i++) {
+                cg.execute(i).get();
+            }
+            java.io.StringWriter out = new java.io.StringWriter();
+            cg.exportChromeTrace(out);
+            com.fasterxml.jackson.databind.JsonNode root = new com.fasterxml.jackson.databind.ObjectMapper()
+                    .readTree(out.toString());
+            List<String> spans = new ArrayList<>();
+            for (com.fasterxml.jackson.databind.JsonNode e : root.get("traceEvents")) {
+                if ("X".equals(e.get("ph").asText())) {
+                    assertThat(e.get("dur").asDouble()).isGreaterThanOrEqualTo(0);
+                    spans.add(e.get("name").asText() + "@" + e.get("args").get("execution").asLong());
+                }
+            }
+            assertThat(spans).contains("a.add@0", "b.add@0", "a.add@4", "b.add@4", "execution 4@4");
+            assertThat(out.toString()).contains("\"thread_name\"").contains("actor a");
+        }
+    }
+
+    @Test
     void shouldReportTimingsForEachExecution() {
         ActorHandle<Adder> a = adder("a", 1);
         ActorHandle<Adder> b = adder("b", 1);
