@@ -63,7 +63,7 @@ public final class StokerExecutorPlugin implements ExecutorPlugin {
         List<String> addresses = gpus == null ? List.of() : Arrays.asList(gpus.addresses());
         String appId = ctx.conf().get("spark.app.id", "");
         Path artifactsDir = Path.of(SparkFiles.getRootDirectory(), "stoker-artifacts");
-        ExecutorRuntime rt = new ExecutorRuntime(session, appId, ctx.executorID(), ctx.hostname(), conf, addresses,
+        ExecutorRuntime rt = new ExecutorRuntime(session, appId, ctx.executorID(), hostname(ctx), conf, addresses,
                 ctx.metricRegistry(), ArtifactCache.hadoopConfiguration(settings), artifactsDir);
         try {
             rt.startEagerPools();
@@ -75,6 +75,23 @@ public final class StokerExecutorPlugin implements ExecutorPlugin {
         ExecutorRuntimes.register(rt);
         LOG.info("Stoker runtime started on executor {} (session {}), GPUs {}", ctx.executorID(), session, addresses);
         report(false);
+    }
+
+    /** PluginContext.hostname() throws in executor JVMs of Spark 4.0 (their RpcEnv has no address). */
+    private static String hostname(PluginContext ctx) {
+        try {
+            return ctx.hostname();
+        } catch (RuntimeException e) {
+            org.apache.spark.SparkEnv env = org.apache.spark.SparkEnv.get();
+            if (env != null && env.blockManager() != null && env.blockManager().blockManagerId() != null) {
+                return env.blockManager().blockManagerId().host();
+            }
+            try {
+                return java.net.InetAddress.getLocalHost().getHostName();
+            } catch (java.net.UnknownHostException u) {
+                return "unknown";
+            }
+        }
     }
 
     @Override
