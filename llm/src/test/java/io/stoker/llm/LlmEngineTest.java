@@ -119,6 +119,24 @@ class LlmEngineTest {
     }
 
     @Test
+    void shouldProduceBitIdenticalOutputsAloneAndInABatchWithQ8AndF16Weights() throws Exception {
+        LoadedModel f32 = model;
+        for (DType dt : new DType[]{DType.Q8_0, DType.F16}) {
+            try (LoadedModel q = ModelLoader.load(TestModels.gguf(TestModels.ENGINE, dt).toString())) {
+                model = q;
+                List<GenerationRequest> rs = mixedRequests();
+                List<GenerationResult> expected = new ArrayList<>();
+                for (GenerationRequest r : rs) {
+                    expected.add(alone(r, config()));
+                }
+                assertSameOutputs(together(rs, config().withMaxBatchTokens(11), null), expected);
+            } finally {
+                model = f32;
+            }
+        }
+    }
+
+    @Test
     void shouldPreemptAndRecomputeWhenKvBlocksRunOut() throws Exception {
         List<GenerationRequest> rs = mixedRequests();
         List<GenerationResult> expected = together(rs, config(), null);

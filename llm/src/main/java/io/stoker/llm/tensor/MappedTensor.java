@@ -106,6 +106,45 @@ public final class MappedTensor implements Tensor {
         floatViews[c].get((int) e, dst, off, n);
     }
 
+    /**
+     * Copies rows {@code [row, row + nRows)} (all columns) into {@code dst[off..]}, with one bulk copy per mapped
+     * chunk they span.
+     */
+    public void getRowsF32(int row, int nRows, float[] dst, int off) {
+        while (nRows > 0) {
+            int c = row / rowsPerChunk;
+            int inChunk = Math.min(nRows, (c + 1) * rowsPerChunk - row);
+            floatViews[c].get((row - c * rowsPerChunk) * cols, dst, off, inChunk * cols);
+            row += inChunk;
+            nRows -= inChunk;
+            off += inChunk * cols;
+        }
+    }
+
+    /** Like {@link #getRowsF32} for 16-bit types. */
+    public void getRowsU16(int row, int nRows, short[] dst, int off) {
+        while (nRows > 0) {
+            int c = row / rowsPerChunk;
+            int inChunk = Math.min(nRows, (c + 1) * rowsPerChunk - row);
+            shortViews[c].get((row - c * rowsPerChunk) * cols, dst, off, inChunk * cols);
+            row += inChunk;
+            nRows -= inChunk;
+            off += inChunk * cols;
+        }
+    }
+
+    /** Like {@link #getRowsF32} for raw bytes (block types). */
+    public void getRowsBytes(int row, int nRows, byte[] dst, int off) {
+        while (nRows > 0) {
+            int c = row / rowsPerChunk;
+            int inChunk = Math.min(nRows, (c + 1) * rowsPerChunk - row);
+            chunks[c].get((int) ((row - c * rowsPerChunk) * rowBytes), dst, off, (int) (inChunk * rowBytes));
+            row += inChunk;
+            nRows -= inChunk;
+            off += (int) (inChunk * rowBytes);
+        }
+    }
+
     /** Copies {@code n} 16-bit elements (F16 or BF16 bits) of {@code row} from column {@code col}. */
     public void getU16(int row, int col, short[] dst, int off, int n) {
         int c = row / rowsPerChunk;

@@ -103,6 +103,7 @@ public final class CpuBackend implements Backend {
         }
         int tiles = (nRows + TILE - 1) / TILE;
         DType dt = w.dtype();
+        boolean fullRows = col0 == 0 && nCols == w.cols();
         pool.parallelFor(tiles, (tile, worker) -> {
             Scratch s = scratch[worker];
             int r0 = tile * TILE;
@@ -110,8 +111,12 @@ public final class CpuBackend implements Backend {
             switch (dt) {
                 case F32: {
                     float[] t = s.tileF(nr * nCols);
-                    for (int r = 0; r < nr; r++) {
-                        w.getF32(row0 + r0 + r, col0, t, r * nCols, nCols);
+                    if (fullRows) {
+                        w.getRowsF32(row0 + r0, nr, t, 0);
+                    } else {
+                        for (int r = 0; r < nr; r++) {
+                            w.getF32(row0 + r0 + r, col0, t, r * nCols, nCols);
+                        }
                     }
                     CpuKernels.f32Tile(t, nr, nCols, x, xStride, nTok, y, yStride, r0, s.lanes);
                     break;
@@ -120,8 +125,12 @@ public final class CpuBackend implements Backend {
                 case BF16: {
                     short[] h = s.tileS(nr * nCols);
                     float[] t = s.tileF(nr * nCols);
-                    for (int r = 0; r < nr; r++) {
-                        w.getU16(row0 + r0 + r, col0, h, r * nCols, nCols);
+                    if (fullRows) {
+                        w.getRowsU16(row0 + r0, nr, h, 0);
+                    } else {
+                        for (int r = 0; r < nr; r++) {
+                            w.getU16(row0 + r0 + r, col0, h, r * nCols, nCols);
+                        }
                     }
                     if (dt == DType.F16) {
                         CpuKernels.f16ToF32(h, t, nr * nCols);
@@ -134,8 +143,12 @@ public final class CpuBackend implements Backend {
                 case Q8_0: {
                     int rowBytes = (int) DType.Q8_0.bytesFor(nCols);
                     byte[] b = s.tileB(nr * rowBytes);
-                    for (int r = 0; r < nr; r++) {
-                        w.getBytes(row0 + r0 + r, col0, b, r * rowBytes, nCols);
+                    if (fullRows) {
+                        w.getRowsBytes(row0 + r0, nr, b, 0);
+                    } else {
+                        for (int r = 0; r < nr; r++) {
+                            w.getBytes(row0 + r0 + r, col0, b, r * rowBytes, nCols);
+                        }
                     }
                     if (nTok == 1) {
                         CpuKernels.q8TileOneToken(b, nr, nCols, x, y, r0, s.lanes);

@@ -186,7 +186,10 @@ final class CpuKernels {
         }
     }
 
-    /** Q8_0 rows (widened by {@link #q8Widen}) times {@code nTok} tokens; same arithmetic as the one-token path. */
+    /**
+     * Q8_0 rows (widened by {@link #q8Widen}) times {@code nTok} tokens; the same arithmetic per (row, token) as the
+     * one-token path. Register blocks of 2 rows x 4 tokens share each loaded vector.
+     */
     static void q8Tile(float[] q, float[] d, int nr, int n, float[] x, int xStride, int nTok, float[] y, int yStride,
                        int r0, float[] lanes) {
         int nb = n / Q8.BLOCK;
@@ -196,52 +199,105 @@ final class CpuKernels {
             int x1 = x0 + xStride;
             int x2 = x1 + xStride;
             int x3 = x2 + xStride;
-            for (int r = 0; r < nr; r++) {
+            int r = 0;
+            for (; r + 2 <= nr; r += 2) {
                 FloatVector a0 = FloatVector.zero(F);
                 FloatVector a1 = FloatVector.zero(F);
                 FloatVector a2 = FloatVector.zero(F);
                 FloatVector a3 = FloatVector.zero(F);
+                FloatVector b0 = FloatVector.zero(F);
+                FloatVector b1 = FloatVector.zero(F);
+                FloatVector b2 = FloatVector.zero(F);
+                FloatVector b3 = FloatVector.zero(F);
                 for (int blk = 0; blk < nb; blk++) {
-                    int qo = r * n + blk * Q8.BLOCK;
+                    int qa = r * n + blk * Q8.BLOCK;
+                    int qb = qa + n;
                     int xo = blk * Q8.BLOCK;
-                    FloatVector dv = FloatVector.broadcast(F, d[r * nb + blk]);
-                    FloatVector q0 = FloatVector.fromArray(F, q, qo);
-                    FloatVector q1 = FloatVector.fromArray(F, q, qo + 8);
-                    FloatVector q2 = FloatVector.fromArray(F, q, qo + 16);
-                    FloatVector q3 = FloatVector.fromArray(F, q, qo + 24);
-                    a0 = blockDot(q0, q1, q2, q3, x, x0 + xo).fma(dv, a0);
-                    a1 = blockDot(q0, q1, q2, q3, x, x1 + xo).fma(dv, a1);
-                    a2 = blockDot(q0, q1, q2, q3, x, x2 + xo).fma(dv, a2);
-                    a3 = blockDot(q0, q1, q2, q3, x, x3 + xo).fma(dv, a3);
+                    FloatVector da = FloatVector.broadcast(F, d[r * nb + blk]);
+                    FloatVector db = FloatVector.broadcast(F, d[(r + 1) * nb + blk]);
+                    FloatVector sa0;
+                    FloatVector sa1;
+                    FloatVector sa2;
+                    FloatVector sa3;
+                    FloatVector sb0;
+                    FloatVector sb1;
+                    FloatVector sb2;
+                    FloatVector sb3;
+                    {
+                        FloatVector qv = FloatVector.fromArray(F, q, qa);
+                        FloatVector pv = FloatVector.fromArray(F, q, qb);
+                        FloatVector v0 = FloatVector.fromArray(F, x, x0 + xo);
+                        FloatVector v1 = FloatVector.fromArray(F, x, x1 + xo);
+                        FloatVector v2 = FloatVector.fromArray(F, x, x2 + xo);
+                        FloatVector v3 = FloatVector.fromArray(F, x, x3 + xo);
+                        sa0 = qv.mul(v0);
+                        sa1 = qv.mul(v1);
+                        sa2 = qv.mul(v2);
+                        sa3 = qv.mul(v3);
+                        sb0 = pv.mul(v0);
+                        sb1 = pv.mul(v1);
+                        sb2 = pv.mul(v2);
+                        sb3 = pv.mul(v3);
+                    }
+                    for (int j = 8; j < Q8.BLOCK; j += 8) {
+                        FloatVector qv = FloatVector.fromArray(F, q, qa + j);
+                        FloatVector pv = FloatVector.fromArray(F, q, qb + j);
+                        FloatVector v0 = FloatVector.fromArray(F, x, x0 + xo + j);
+                        FloatVector v1 = FloatVector.fromArray(F, x, x1 + xo + j);
+                        FloatVector v2 = FloatVector.fromArray(F, x, x2 + xo + j);
+                        FloatVector v3 = FloatVector.fromArray(F, x, x3 + xo + j);
+                        sa0 = qv.fma(v0, sa0);
+                        sa1 = qv.fma(v1, sa1);
+                        sa2 = qv.fma(v2, sa2);
+                        sa3 = qv.fma(v3, sa3);
+                        sb0 = pv.fma(v0, sb0);
+                        sb1 = pv.fma(v1, sb1);
+                        sb2 = pv.fma(v2, sb2);
+                        sb3 = pv.fma(v3, sb3);
+                    }
+                    a0 = sa0.fma(da, a0);
+                    a1 = sa1.fma(da, a1);
+                    a2 = sa2.fma(da, a2);
+                    a3 = sa3.fma(da, a3);
+                    b0 = sb0.fma(db, b0);
+                    b1 = sb1.fma(db, b1);
+                    b2 = sb2.fma(db, b2);
+                    b3 = sb3.fma(db, b3);
                 }
                 y[t * yStride + r0 + r] = laneSum(a0, lanes);
                 y[(t + 1) * yStride + r0 + r] = laneSum(a1, lanes);
                 y[(t + 2) * yStride + r0 + r] = laneSum(a2, lanes);
                 y[(t + 3) * yStride + r0 + r] = laneSum(a3, lanes);
+                y[t * yStride + r0 + r + 1] = laneSum(b0, lanes);
+                y[(t + 1) * yStride + r0 + r + 1] = laneSum(b1, lanes);
+                y[(t + 2) * yStride + r0 + r + 1] = laneSum(b2, lanes);
+                y[(t + 3) * yStride + r0 + r + 1] = laneSum(b3, lanes);
+            }
+            for (; r < nr; r++) {
+                for (int k = 0; k < 4; k++) {
+                    y[(t + k) * yStride + r0 + r] = q8Row(q, d, r, n, nb, x, (t + k) * xStride, lanes);
+                }
             }
         }
         for (; t < nTok; t++) {
-            int x0 = t * xStride;
             for (int r = 0; r < nr; r++) {
-                FloatVector a0 = FloatVector.zero(F);
-                for (int blk = 0; blk < nb; blk++) {
-                    int qo = r * n + blk * Q8.BLOCK;
-                    FloatVector dv = FloatVector.broadcast(F, d[r * nb + blk]);
-                    a0 = blockDot(FloatVector.fromArray(F, q, qo), FloatVector.fromArray(F, q, qo + 8),
-                            FloatVector.fromArray(F, q, qo + 16), FloatVector.fromArray(F, q, qo + 24), x,
-                            x0 + blk * Q8.BLOCK).fma(dv, a0);
-                }
-                y[t * yStride + r0 + r] = laneSum(a0, lanes);
+                y[t * yStride + r0 + r] = q8Row(q, d, r, n, nb, x, t * xStride, lanes);
             }
         }
     }
 
-    private static FloatVector blockDot(FloatVector q0, FloatVector q1, FloatVector q2, FloatVector q3, float[] x,
-                                        int xo) {
-        FloatVector s = q0.mul(FloatVector.fromArray(F, x, xo));
-        s = q1.fma(FloatVector.fromArray(F, x, xo + 8), s);
-        s = q2.fma(FloatVector.fromArray(F, x, xo + 16), s);
-        return q3.fma(FloatVector.fromArray(F, x, xo + 24), s);
+    private static float q8Row(float[] q, float[] d, int r, int n, int nb, float[] x, int x0, float[] lanes) {
+        FloatVector a0 = FloatVector.zero(F);
+        for (int blk = 0; blk < nb; blk++) {
+            int qo = r * n + blk * Q8.BLOCK;
+            int xo = x0 + blk * Q8.BLOCK;
+            FloatVector s = FloatVector.fromArray(F, q, qo).mul(FloatVector.fromArray(F, x, xo));
+            s = FloatVector.fromArray(F, q, qo + 8).fma(FloatVector.fromArray(F, x, xo + 8), s);
+            s = FloatVector.fromArray(F, q, qo + 16).fma(FloatVector.fromArray(F, x, xo + 16), s);
+            s = FloatVector.fromArray(F, q, qo + 24).fma(FloatVector.fromArray(F, x, xo + 24), s);
+            a0 = s.fma(FloatVector.broadcast(F, d[r * nb + blk]), a0);
+        }
+        return laneSum(a0, lanes);
     }
 
     /** Dot product of {@code n} floats, same order as the matmul kernels. */

@@ -4,12 +4,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * A fixed set of threads that run one data-parallel loop at a time: {@link #parallelFor} splits work into chunks,
- * the calling thread and the workers claim chunks from a shared counter, and the call returns when all chunks are
- * done. Which thread runs which chunk never changes a result: every kernel computes each output element from
- * its own inputs in a fixed order.
+ * A fixed set of threads that run one data-parallel loop at a time: {@link #parallelFor} publishes a job of
+ * {@code n} chunks; the calling thread and the workers claim chunks from the job's counter, and the call returns
+ * when every chunk is done. The caller never waits for a worker that has not started: on a busy machine it simply
+ * runs the chunks itself, and a worker that wakes late finds the job's counter exhausted. Which thread runs which
+ * chunk never changes a result: every kernel computes each output element from its own inputs in a fixed order.
  *
- * <p>Workers spin briefly after a loop (the next one usually follows within microseconds), then park.
+ * <p>Workers spin briefly after a job (the next one usually follows within microseconds), then park.
  *
  * <p>Thread-safety: {@link #parallelFor} is called by one thread at a time (the model's owner thread).
  */
@@ -20,17 +21,40 @@ public final class WorkerPool implements AutoCloseable {
         void run(int chunk, int worker);
     }
 
-    private static final int SPINS = 20_000;
+    /** One parallel loop; published through {@link #current} (volatile), so its final fields are visible. */
+    private static final class Job {
+        final Task task;
+        final int n;
+        final AtomicInteger next = new AtomicInteger();
+        final AtomicInteger done = new AtomicInteger();
+        volatile Throwable failure;
+
+        Job(Task task, int n) {
+            this.task = task;
+            this.n = n;
+        }
+
+        /** Claims and runs chunks until none is left. */
+        void work(int worker) {
+            int c;
+            while ((c = next.getAndIncrement()) < n) {
+                try {
+                    task.run(c, worker);
+                } catch (Throwable t) {
+                    failure = t;
+                } finally {
+                    done.incrementAndGet(); // release: the chunk's writes happen-before the caller's read of done
+                }
+            }
+        }
+    }
+
+    private static final int SPINS = 2_000;
 
     private final Thread[] workers;
     private final int threads;
-    private final AtomicInteger nextChunk = new AtomicInteger();
-    private final AtomicInteger running = new AtomicInteger();
-    private volatile Task task;
-    private volatile int chunks;
-    private volatile long generation; // published last by the caller: workers read task and chunks after it
+    private volatile Job current;
     private volatile boolean closed;
-    private volatile Throwable failure;
 
     public WorkerPool(int threads, String name) {
         if (threads < 1) {
@@ -61,27 +85,22 @@ public final class WorkerPool implements AutoCloseable {
             }
             return;
         }
-        task = t;
-        chunks = n;
-        nextChunk.set(0);
-        running.set(workers.length);
-        generation = generation + 1; // publishes task, chunks, nextChunk
+        Job job = new Job(t, n);
+        current = job; // publishes the job
         for (Thread w : workers) {
             LockSupport.unpark(w);
         }
-        runChunks(t, n, 0);
+        job.work(0);
         int spins = 0;
-        while (running.get() > 0) {
+        while (job.done.get() < n) {
             if (++spins < SPINS) {
                 Thread.onSpinWait();
             } else {
                 Thread.yield();
             }
         }
-        task = null;
-        Throwable f = failure;
+        Throwable f = job.failure;
         if (f != null) {
-            failure = null;
             if (f instanceof RuntimeException) {
                 throw (RuntimeException) f;
             }
@@ -92,38 +111,19 @@ public final class WorkerPool implements AutoCloseable {
         }
     }
 
-    private void runChunks(Task t, int n, int worker) {
-        int c;
-        while ((c = nextChunk.getAndIncrement()) < n) {
-            t.run(c, worker);
-        }
-    }
-
     private void loop(int id) {
-        long seen = 0;
+        Job last = null;
+        int idle = 0;
         while (!closed) {
-            long g = generation;
-            if (g == seen) {
-                int spins = 0;
-                while ((g = generation) == seen && !closed) {
-                    if (++spins < SPINS) {
-                        Thread.onSpinWait();
-                    } else {
-                        LockSupport.parkNanos(1_000_000);
-                    }
-                }
-                if (closed) {
-                    return;
-                }
-            }
-            seen = g;
-            try {
-                runChunks(task, chunks, id);
-            } catch (Throwable e) {
-                failure = e;
-                nextChunk.set(Integer.MAX_VALUE / 2);
-            } finally {
-                running.decrementAndGet();
+            Job j = current;
+            if (j != last && j != null) {
+                last = j;
+                j.work(id);
+                idle = 0;
+            } else if (++idle < SPINS) {
+                Thread.onSpinWait();
+            } else {
+                LockSupport.parkNanos(500_000);
             }
         }
     }

@@ -1,0 +1,199 @@
+package io.stoker.benchmarks.engine;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.stoker.llm.load.RandomModelWriter;
+import io.stoker.llm.tensor.DType;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * {@code bin/stoker bench engine}: tokens/s of Stoker's engine and of llama.cpp (de.kherud:llama) on the same GGUF
+ * weights, each engine in its own JVM, one after the other.
+ *
+ * <pre>
+ * bin/stoker bench engine --model PATH [--dtype f32,q8_0] [--engines stoker,llama.cpp] [--batch 1,32]
+ *     [--prompt-tokens 128] [--decode-tokens 64] [--threads N] [--kv-cache-mb 256] [--repeat 1] [--json]
+ * </pre>
+ *
+ * {@code --model random:smollm-135m} writes a random-weight SmolLM-135M-shaped GGUF per dtype (cached under
+ * {@code target/bench-models}); a {@code .gguf} path is used as is for both engines (its dtype is what it holds).
+ * Output: JSON lines with {@code engine}, {@code dtype}, {@code batch}, {@code phase} ({@code prefill} or
+ * {@code decode}), {@code tokens_per_s} and context fields.
+ */
+public final class EngineBenchCommand {
+    private static final String USAGE = "usage: bin/stoker bench engine --model PATH|random:smollm-135m"
+            + " [--dtype f32,q8_0] [--engines stoker,llama.cpp]\n"
+            + "    [--batch 1,32] [--prompt-tokens 128] [--decode-tokens 64] [--threads N] [--kv-cache-mb 256]"
+            + " [--repeat 1] [--json]\n";
+
+    private EngineBenchCommand() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        String model = null;
+        List<String> dtypes = List.of("f32", "q8_0");
+        List<String> engines = List.of("stoker", "llama.cpp");
+        String batches = "1,32";
+        int prompt = 128;
+        int decode = 64;
+        int threads = Runtime.getRuntime().availableProcessors();
+        int kvMb = 256;
+        int repeat = 1;
+        boolean json = false;
+        try {
+            for (int i = 0; i < args.length; i++) {
+                switch (args[i]) {
+                    case "--model":
+                        model = args[++i];
+                        break;
+                    case "--dtype":
+                        dtypes = List.of(args[++i].toLowerCase(Locale.ROOT).split(","));
+                        break;
+                    case "--engines":
+                        engines = List.of(args[++i].split(","));
+                        break;
+                    case "--batch":
+                        batches = args[++i];
+                        break;
+                    case "--prompt-tokens":
+                        prompt = Integer.parseInt(args[++i]);
+                        break;
+                    case "--decode-tokens":
+                        decode = Integer.parseInt(args[++i]);
+                        break;
+                    case "--threads":
+                        threads = Integer.parseInt(args[++i]);
+                        break;
+                    case "--kv-cache-mb":
+                        kvMb = Integer.parseInt(args[++i]);
+                        break;
+                    case "--repeat":
+                        repeat = Integer.parseInt(args[++i]);
+                        break;
+                    case "--json":
+                        json = true;
+                        break;
+                    case "--help":
+                    case "-h":
+                        System.out.print(USAGE);
+                        return;
+                    default:
+                        throw new IllegalArgumentException("unknown option '" + args[i] + "'");
+                }
+            }
+            if (model == null) {
+                throw new IllegalArgumentException("--model is required");
+            }
+        } catch (RuntimeException e) {
+            System.err.println("stoker bench engine: " + e.getMessage());
+            System.err.print(USAGE);
+            System.exit(2);
+        }
+        if (!json) {
+            System.out.printf("%-10s %-6s %5s %-8s %12s %9s%n", "engine", "dtype", "batch", "phase", "tokens/s",
+                    "rss MB");
+        }
+        for (String dt : dtypes) {
+            Path gguf = modelFor(model, dt);
+            for (int r = 0; r < repeat; r++) {
+                for (String engine : engines) {
+                    List<String> cmd = new ArrayList<>(jvm(engine, kvMb));
+                    if (engine.equals("stoker")) {
+                        cmd.add(StokerBenchWorker.class.getName());
+                        cmd.addAll(List.of(gguf.toString(), dt, Integer.toString(threads), Integer.toString(kvMb),
+                                Integer.toString(prompt), Integer.toString(decode), batches));
+                    } else if (engine.equals("llama.cpp")) {
+                        cmd.add(LlamaCppBenchWorker.class.getName());
+                        cmd.addAll(List.of(gguf.toString(), dt, Integer.toString(threads), Integer.toString(prompt),
+                                Integer.toString(decode)));
+                    } else {
+                        throw new IllegalArgumentException("unknown engine '" + engine + "' (stoker, llama.cpp)");
+                    }
+                    runWorker(cmd, json);
+                }
+            }
+        }
+    }
+
+    private static Path modelFor(String model, String dtype) throws IOException {
+        if (!model.startsWith("random:")) {
+            return Paths.get(model);
+        }
+        if (!model.equals("random:smollm-135m")) {
+            throw new IllegalArgumentException("unknown random model '" + model + "' (random:smollm-135m)");
+        }
+        DType dt = dtype.equals("f32") ? DType.F32 : dtype.equals("f16") ? DType.F16 : dtype.equals("q8_0")
+                ? DType.Q8_0 : null;
+        if (dt == null) {
+            throw new IllegalArgumentException("--dtype " + dtype + " is not one of f32, f16, q8_0");
+        }
+        Path dir = Paths.get(System.getProperty("stoker.bench.dir", "target/bench-models")).toAbsolutePath();
+        Path f = dir.resolve("smollm-135m-random-" + dtype + ".gguf");
+        if (!Files.exists(f)) {
+            System.err.println("writing " + f + " ...");
+            Path tmp = dir.resolve(f.getFileName() + ".tmp");
+            RandomModelWriter.writeGguf(RandomModelWriter.Spec.smolLm135m(), tmp, dt);
+            Files.move(tmp, f);
+        }
+        return f;
+    }
+
+    /** The java command for a worker: this JVM's flags and classpath, a bounded heap for Stoker. */
+    private static List<String> jvm(String engine, int kvMb) throws IOException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
+        for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (!a.startsWith("-Xmx") && !a.startsWith("-agentlib") && !a.startsWith("-javaagent")) {
+                cmd.add(a);
+            }
+        }
+        if (engine.equals("stoker")) {
+            cmd.add("-Xmx" + (kvMb + 128) + "m"); // KV arrays + activations + garbage; RSS = weights + heap + JVM
+        } else {
+            Path tmp = Paths.get(System.getProperty("java.io.tmpdir"), "stoker-llama-jni");
+            Files.createDirectories(tmp); // a missing tmpdir gives UnsatisfiedLinkError
+            cmd.add("-Dde.kherud.llama.tmpdir=" + tmp);
+        }
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        return cmd;
+    }
+
+    private static void runWorker(List<String> cmd, boolean json) throws IOException, InterruptedException {
+        Path log = Files.createTempFile("stoker-bench-worker", ".log");
+        Process p = new ProcessBuilder(cmd).redirectError(log.toFile()).start();
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                if (!line.startsWith("{")) {
+                    continue;
+                }
+                if (json) {
+                    System.out.println(line);
+                } else {
+                    ObjectNode o = BenchResult.parse(line);
+                    System.out.printf("%-10s %-6s %5d %-8s %12.1f %9d%n", o.get("engine").asText(),
+                            o.get("dtype").asText(), o.get("batch").asInt(), o.get("phase").asText(),
+                            o.get("tokens_per_s").asDouble(), o.path("peak_rss_mb").asLong(-1));
+                }
+                System.out.flush();
+            }
+        }
+        int rc = p.waitFor();
+        if (rc != 0) {
+            System.err.println("stoker bench engine: worker exited with " + rc + "; its log:");
+            System.err.println(Files.readString(log));
+        }
+        Files.deleteIfExists(log);
+    }
+}
