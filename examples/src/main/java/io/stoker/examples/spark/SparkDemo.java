@@ -99,7 +99,7 @@ public final class SparkDemo {
     }
 
     /** The demo's graph: tokenizer (CPU) then scorer (one per GPU when there are GPUs). */
-    static GraphSpec graph(long loadMillis) {
+    public static GraphSpec graph(long loadMillis) {
         return GraphSpec.builder("demo")
                 .pool(ActorPoolSpec.ofClass("demo-tokenizer", DemoTokenizer.class).withCount(1))
                 .pool(ActorPoolSpec.ofClass("demo-scorer", DemoScorer.class).withGpus(1)
