@@ -209,6 +209,20 @@ class LlmEngineTest {
     }
 
     @Test
+    void shouldFailPendingRequestsWhenClosed() {
+        CompletableFuture<GenerationResult> running;
+        CompletableFuture<GenerationResult> queued;
+        try (LlmEngine e = LlmEngine.local(model, config())) {
+            running = e.submit(GenerationRequest.ofIds(prompt(4, 0), SamplingParams.builder().maxTokens(50)
+                    .ignoreEos(true).build()));
+            e.step();
+            queued = e.submit(GenerationRequest.ofIds(prompt(4, 1), SamplingParams.greedy(5)));
+        }
+        assertThat(running).isCompletedExceptionally();
+        assertThat(queued).isCompletedExceptionally();
+    }
+
+    @Test
     void shouldStopAtContextLength() throws Exception {
         GenerationResult r = alone(GenerationRequest.ofIds(prompt(10, 3), SamplingParams.builder().maxTokens(100)
                 .ignoreEos(true).build()), config().withMaxModelLen(16));

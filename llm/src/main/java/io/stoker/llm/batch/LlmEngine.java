@@ -312,7 +312,10 @@ public final class LlmEngine implements AutoCloseable {
         }
         Sequence s;
         while ((s = inbox.poll()) != null) {
-            s.result.completeExceptionally(new IllegalStateException("engine closed"));
+            s.result.completeExceptionally(new IllegalStateException("engine closed before the request ran"));
+        }
+        for (Sequence p : scheduler.drain()) {
+            p.result.completeExceptionally(new IllegalStateException("engine closed before the request finished"));
         }
         executor.close();
     }

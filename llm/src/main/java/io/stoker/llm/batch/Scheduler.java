@@ -71,6 +71,18 @@ final class Scheduler {
         return blocks.totalBlocks();
     }
 
+    /** Removes every sequence (waiting and running), freeing their blocks; for shutdown. */
+    List<Sequence> drain() {
+        List<Sequence> all = new ArrayList<>(running);
+        all.addAll(waiting);
+        for (Sequence s : running) {
+            release(s);
+        }
+        running.clear();
+        waiting.clear();
+        return all;
+    }
+
     /** Frees a finished sequence's blocks. */
     void finish(Sequence s) {
         running.remove(s);
