@@ -34,6 +34,7 @@ public final class GraphBenchCommand {
         String modes = "compiled,eager";
         String idle = "backoff";
         boolean twoCallers = true;
+        boolean pingPong = true;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--json": json = true; break;
@@ -42,11 +43,12 @@ public final class GraphBenchCommand {
                 case "--modes": modes = args[++i]; break;
                 case "--idle": idle = args[++i]; break;
                 case "--no-two-callers": twoCallers = false; break;
+                case "--no-pingpong": pingPong = false; break;
                 case "--help":
                 case "-h":
                     System.out.println("usage: bin/stoker bench graph [--json] [--quick] [--shapes single,chain4,"
                             + "scatter_gather4] [--modes compiled,eager] [--idle spin|yield|backoff|park]"
-                            + " [--no-two-callers]");
+                            + " [--no-two-callers] [--no-pingpong]  (--idle takes a comma-separated list)");
                     return;
                 default:
                     System.err.println("stoker bench graph: unknown option '" + args[i] + "' (try --help)");
@@ -58,7 +60,7 @@ public final class GraphBenchCommand {
                 .include(GraphBenchmark.class.getName() + "\\." + methods + "$")
                 .param("shape", shapes.split(","))
                 .param("mode", modes.split(","))
-                .param("idle", idle)
+                .param("idle", idle.split(","))
                 .forks(1)
                 .warmupIterations(quick ? 1 : 3).warmupTime(TimeValue.seconds(1))
                 .measurementIterations(quick ? 2 : 5).measurementTime(TimeValue.seconds(quick ? 1 : 2))
@@ -73,7 +75,8 @@ public final class GraphBenchCommand {
             String shape = r.getParams().getParam("shape");
             String mode = r.getParams().getParam("mode");
             int callers = method.endsWith("TwoCallers") ? 2 : 1;
-            ObjectNode row = rows.computeIfAbsent(shape + "/" + mode + "/" + callers, k -> {
+            String idleKind = r.getParams().getParam("idle");
+            ObjectNode row = rows.computeIfAbsent(shape + "/" + mode + "/" + callers + "/" + idleKind, k -> {
                 ObjectNode o = mapper.createObjectNode();
                 o.put("shape", shape);
                 o.put("mode", mode);
@@ -96,13 +99,33 @@ public final class GraphBenchCommand {
                 }
             }
         }
+        if (pingPong) {
+            Collection<RunResult> pp = new Runner(new OptionsBuilder()
+                    .include(PingPongBenchmark.class.getName() + "\\.roundTrip$")
+                    .forks(1)
+                    .warmupIterations(quick ? 1 : 3).warmupTime(TimeValue.seconds(1))
+                    .measurementIterations(quick ? 2 : 5).measurementTime(TimeValue.seconds(quick ? 1 : 2))
+                    .output("/dev/stderr").build()).run();
+            for (RunResult r : pp) {
+                var stats = r.getPrimaryResult().getStatistics();
+                ObjectNode o = mapper.createObjectNode();
+                o.put("shape", "pingpong");
+                o.put("mode", "bare");
+                o.put("callers", 1);
+                o.put("idle", "spin");
+                o.put("p50_us", round(stats.getPercentile(50)));
+                o.put("p99_us", round(stats.getPercentile(99)));
+                rows.put("pingpong", o);
+            }
+        }
         List<ObjectNode> ordered = new ArrayList<>(rows.values());
         for (ObjectNode o : ordered) {
             if (json) {
                 System.out.println(o.toString());
             } else {
-                System.out.printf("%-16s %-8s callers=%d  p50=%8.2f us  p99=%8.2f us  %,12d/s  alloc=%.1f B/op%n",
-                        o.path("shape").asText(), o.path("mode").asText(), o.path("callers").asInt(),
+                System.out.printf("%-16s %-8s %-8s callers=%d  p50=%8.2f us  p99=%8.2f us  %,12d/s  alloc=%.1f B/op%n",
+                        o.path("shape").asText(), o.path("mode").asText(), o.path("idle").asText(),
+                        o.path("callers").asInt(),
                         o.path("p50_us").asDouble(), o.path("p99_us").asDouble(), o.path("per_sec").asLong(),
                         o.path("alloc_bytes_per_op").asDouble());
             }

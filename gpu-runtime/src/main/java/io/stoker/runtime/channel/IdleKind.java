@@ -9,8 +9,9 @@ import org.agrona.concurrent.YieldingIdleStrategy;
  * How a thread waits when it has nothing to do: an actor with no ready work, or a caller waiting for a result.
  *
  * <p>Trade-off: {@link #SPIN} gives the lowest latency and burns a core per waiting thread (use it only when there
- * are more cores than busy threads); {@link #YIELD} shares cores at some latency cost; {@link #BACKOFF} spins, then
- * yields, then parks and is woken by producers (the default: near-spin latency under load, no CPU when idle);
+ * are more cores than busy threads); {@link #YIELD} shares cores at some latency cost; {@link #BACKOFF} yields for up to
+ * 200 µs after its last work, then parks and is woken by producers (the default: near-spin latency while busy,
+ * cores handed over when the host is oversubscribed, no CPU when idle);
  * {@link #PARK} parks at once (lowest CPU, wake-up latency of the OS scheduler).
  */
 public enum IdleKind {

@@ -43,7 +43,6 @@ public final class ResultRing {
         }
     }
 
-    private static final int SPIN_TRIES = 50;
     private static final long YIELD_NANOS = 200_000;
     private static final long MAX_PARK_NANOS = 1_000_000L;
 
@@ -189,7 +188,7 @@ public final class ResultRing {
 
     /**
      * Waits until execution {@code seq} is ready, idling like the graph's actors: {@link IdleKind#SPIN} spins,
-     * {@link IdleKind#YIELD} yields, {@link IdleKind#BACKOFF} spins then yields then parks, {@link IdleKind#PARK}
+     * {@link IdleKind#YIELD} yields, {@link IdleKind#BACKOFF} yields for up to 200 µs then parks, {@link IdleKind#PARK}
      * parks at once. A parked caller is unparked by the producer that completes the slot.
      *
      * @throws TimeoutException when {@code timeoutNanos} pass first
@@ -205,7 +204,7 @@ public final class ResultRing {
         if (idle != IdleKind.PARK) {
             int tries = 0;
             while (true) {
-                if (idle == IdleKind.SPIN || (idle == IdleKind.BACKOFF && tries < SPIN_TRIES)) {
+                if (idle == IdleKind.SPIN) {
                     Thread.onSpinWait();
                 } else {
                     Thread.yield();
@@ -214,7 +213,7 @@ public final class ResultRing {
                     return s;
                 }
                 tries++;
-                if (idle == IdleKind.BACKOFF && tries >= SPIN_TRIES && System.nanoTime() - start > YIELD_NANOS) {
+                if (idle == IdleKind.BACKOFF && System.nanoTime() - start > YIELD_NANOS) {
                     break;
                 }
                 if ((tries & 0x3FF) == 0) {

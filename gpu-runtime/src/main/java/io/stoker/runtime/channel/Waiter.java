@@ -32,8 +32,7 @@ public final class Waiter {
         }
     }
 
-    /** Back-off: spin this many idle passes, then yield until {@link #YIELD_NANOS} passed, then park. */
-    private static final int SPIN_ROUNDS = 50;
+    /** Back-off: yield until {@link #YIELD_NANOS} passed since the last work, then park. */
     private static final long YIELD_NANOS = 200_000;
 
     private final IdleKind kind;
@@ -85,14 +84,11 @@ public final class Waiter {
                 activePhase.idle();
                 return;
             case BACKOFF:
-                // Yielding, not spinning, after a few passes: on an oversubscribed host it hands the core to the
-                // thread that has work; on a host with spare cores it returns at once and behaves like a spin.
-                if (idleRounds < SPIN_ROUNDS) {
-                    if (idleRounds++ == 0) {
-                        idleSince = System.nanoTime();
-                    }
-                    Thread.onSpinWait();
-                    return;
+                // Yield rather than spin: on an oversubscribed host a yield hands the core to the thread that has
+                // work (often the producer this thread waits for); with spare cores it returns at once and costs
+                // about as little as a spin. After YIELD_NANOS without work, park until a producer wakes us.
+                if (idleRounds++ == 0) {
+                    idleSince = System.nanoTime();
                 }
                 if (System.nanoTime() - idleSince < YIELD_NANOS) {
                     Thread.yield();

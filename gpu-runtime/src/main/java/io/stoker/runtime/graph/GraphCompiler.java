@@ -265,8 +265,7 @@ final class GraphCompiler {
         List<ChannelWriter<Object>> outs = writers.getOrDefault(t, List.of());
         List<Integer> ri = resultIdx.getOrDefault(t, List.of());
         List<Projection> rp = resultProj.getOrDefault(t, List.of());
-        String method = t.kind == NodeKind.FUNCTION ? t.method : t.method;
-        return new TaskOp(t.id, t.label(), host.name(), method,
+        return new TaskOp(t.id, t.label(), host.name(), t.method,
                 readers.get(t).toArray(new ChannelReader[0]), sourceLabels, argSource, argProjection, t.invoker,
                 t.collective, t.rank, outs.toArray(new ChannelWriter[0]),
                 writerLabels.getOrDefault(t, List.of()).toArray(new String[0]),
