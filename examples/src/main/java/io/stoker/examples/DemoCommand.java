@@ -23,6 +23,9 @@ public final class DemoCommand {
     }
 
     static int run(String[] args) {
+        if (Arrays.asList(args).contains("--master")) { // the Spark demo: graphs inside real executors
+            return io.stoker.examples.spark.SparkDemo.run(args);
+        }
         int executions = 200_000;
         boolean json = false;
         IdleKind idle = IdleKind.BACKOFF;

@@ -37,12 +37,22 @@ public final class SparkDemo {
     private SparkDemo() {
     }
 
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) {
         System.exit(run(args));
     }
 
-    /** @return the process exit code */
-    public static int run(String[] args) throws Exception {
+    /** @return the process exit code (1 with the cause on stderr when the job fails) */
+    public static int run(String[] args) {
+        try {
+            return run0(args);
+        } catch (Exception e) {
+            System.err.println("stoker demo: " + e);
+            e.printStackTrace();
+            return 1;
+        }
+    }
+
+    private static int run0(String[] args) throws Exception {
         String master = null;
         boolean json = false;
         long rows = 200_000;
