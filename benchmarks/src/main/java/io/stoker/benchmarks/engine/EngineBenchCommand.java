@@ -22,7 +22,8 @@ import java.util.Locale;
  *
  * <pre>
  * bin/stoker bench engine --model PATH [--dtype f32,q8_0] [--engines stoker,llama.cpp] [--batch 1,32]
- *     [--prompt-tokens 128] [--decode-tokens 64] [--threads N] [--kv-cache-mb 256] [--repeat 1] [--json]
+ *     [--prompt-tokens 128] [--decode-tokens 64] [--threads N] [--kv-cache-mb 256] [--repeat 1] [--trials 3]
+ *     [--json]
  * </pre>
  *
  * {@code --model random:smollm-135m} writes a random-weight SmolLM-135M-shaped GGUF per dtype (cached under
@@ -34,7 +35,9 @@ public final class EngineBenchCommand {
     private static final String USAGE = "usage: bin/stoker bench engine --model PATH|random:smollm-135m"
             + " [--dtype f32,q8_0] [--engines stoker,llama.cpp]\n"
             + "    [--batch 1,32] [--prompt-tokens 128] [--decode-tokens 64] [--threads N] [--kv-cache-mb 256]"
-            + " [--repeat 1] [--json]\n";
+            + " [--repeat 1] [--trials 3] [--json]\n"
+            + "  --repeat runs each engine's worker JVM that many times (alternating engines); --trials is the number\n"
+            + "  of timed runs inside one worker, of which the best is reported\n";
 
     private EngineBenchCommand() {
     }
@@ -49,6 +52,7 @@ public final class EngineBenchCommand {
         int threads = Runtime.getRuntime().availableProcessors();
         int kvMb = 256;
         int repeat = 1;
+        int trials = 3;
         boolean json = false;
         try {
             for (int i = 0; i < args.length; i++) {
@@ -79,6 +83,9 @@ public final class EngineBenchCommand {
                         break;
                     case "--repeat":
                         repeat = Integer.parseInt(args[++i]);
+                        break;
+                    case "--trials":
+                        trials = Integer.parseInt(args[++i]);
                         break;
                     case "--json":
                         json = true;
@@ -111,11 +118,11 @@ public final class EngineBenchCommand {
                     if (engine.equals("stoker")) {
                         cmd.add(StokerBenchWorker.class.getName());
                         cmd.addAll(List.of(gguf.toString(), dt, Integer.toString(threads), Integer.toString(kvMb),
-                                Integer.toString(prompt), Integer.toString(decode), batches));
+                                Integer.toString(prompt), Integer.toString(decode), batches, Integer.toString(trials)));
                     } else if (engine.equals("llama.cpp")) {
                         cmd.add(LlamaCppBenchWorker.class.getName());
                         cmd.addAll(List.of(gguf.toString(), dt, Integer.toString(threads), Integer.toString(prompt),
-                                Integer.toString(decode)));
+                                Integer.toString(decode), Integer.toString(trials)));
                     } else {
                         throw new IllegalArgumentException("unknown engine '" + engine + "' (stoker, llama.cpp)");
                     }

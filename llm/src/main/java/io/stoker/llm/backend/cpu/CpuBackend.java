@@ -17,7 +17,7 @@ import io.stoker.llm.tensor.Tensor;
  * <p>Thread-safety: one thread calls it at a time; the pool's threads run the kernels.
  */
 public final class CpuBackend implements Backend {
-    static final int TILE = 16;
+    static final int TILE = 8; // 8 rows of 576 f32 = 18 KiB: the tile stays in L1 (16 and 32 measured slower)
 
     private final WorkerPool pool;
     private final Scratch[] scratch;
