@@ -104,6 +104,30 @@ class LlamaReferenceTest {
         assertGreedy(r.greedy(), ref);
     }
 
+    @org.junit.jupiter.api.Test
+    void shouldMatchReferenceWithMistralSlidingWindowShorterThanThePrompt(@org.junit.jupiter.api.io.TempDir Path tmp)
+            throws Exception {
+        Path src = TestModels.hf(TestModels.GQA2, DType.F32);
+        Path dir = tmp.resolve("mistral-window8");
+        java.nio.file.Files.createDirectories(dir);
+        try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(src)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                java.nio.file.Files.copy(f, dir.resolve(f.getFileName()));
+            }
+        }
+        com.fasterxml.jackson.databind.ObjectMapper m = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.node.ObjectNode c =
+                (com.fasterxml.jackson.databind.node.ObjectNode) m.readTree(dir.resolve("config.json").toFile());
+        c.put("sliding_window", 8);
+        m.writeValue(dir.resolve("config.json").toFile(), c);
+        PythonReference.Result ref = PythonReference.run(dir, PROMPT, STEPS, "none");
+        PythonReference.Result full = PythonReference.run(src, PROMPT, STEPS, "none");
+        Run r = run(dir.toString(), STEPS);
+        assertThat(maxAbsDiff(r.logits(), ref.logits())).isLessThan(1e-4);
+        assertThat(maxAbsDiff(r.logits(), full.logits())).as("the window changes the logits").isGreaterThan(1e-3);
+        assertGreedy(r.greedy(), ref);
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("shapes")
     void shouldMatchReferenceFromGgufF32(String name, Spec spec) {

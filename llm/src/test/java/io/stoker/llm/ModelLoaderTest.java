@@ -67,6 +67,35 @@ class ModelLoaderTest {
     }
 
     @Test
+    void shouldLoadShardedSafetensorsThroughTheIndexWithIdenticalLogits() throws IOException {
+        Path dir = copyHf();
+        Files.delete(dir.resolve("model.safetensors"));
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        Map<String, float[]> w = RandomModelWriter.weights(TestModels.GQA1, shapes);
+        SafetensorsWriter a = new SafetensorsWriter();
+        SafetensorsWriter b = new SafetensorsWriter();
+        ObjectMapper m = new ObjectMapper();
+        ObjectNode index = m.createObjectNode();
+        ObjectNode map = index.putObject("weight_map");
+        int i = 0;
+        for (Map.Entry<String, float[]> e : w.entrySet()) {
+            boolean first = i++ % 2 == 0;
+            (first ? a : b).add(e.getKey(), e.getValue(), shapes.get(e.getKey()));
+            map.put(e.getKey(), first ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors");
+        }
+        a.write(dir.resolve("model-00001-of-00002.safetensors"), DType.F32);
+        b.write(dir.resolve("model-00002-of-00002.safetensors"), DType.F32);
+        m.writeValue(dir.resolve("model.safetensors.index.json").toFile(), index);
+        LlamaReferenceTest.Run sharded = LlamaReferenceTest.run(dir.toString(), 4);
+        LlamaReferenceTest.Run single = LlamaReferenceTest.run(TestModels.hf(TestModels.GQA1, DType.F32).toString(), 4);
+        assertThat(sharded.logits()).isDeepEqualTo(single.logits());
+        assertThat(sharded.greedy()).containsExactly(single.greedy());
+        Files.delete(dir.resolve("model-00002-of-00002.safetensors"));
+        assertThatThrownBy(() -> ModelLoader.load(dir.toString())).hasMessageContaining(
+                "lists shard 'model-00002-of-00002.safetensors', which is missing");
+    }
+
+    @Test
     void shouldRejectCorruptSafetensorsHeaderNamingTheFile() throws IOException {
         Path dir = copyHf();
         Path st = dir.resolve("model.safetensors");

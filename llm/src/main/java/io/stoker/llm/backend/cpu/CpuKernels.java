@@ -62,7 +62,44 @@ final class CpuKernels {
             int x1 = x0 + xStride;
             int x2 = x1 + xStride;
             int x3 = x2 + xStride;
-            for (int r = 0; r < nr; r++) {
+            int r = 0;
+            for (; r + 2 <= nr; r += 2) { // 2 rows x 4 tokens: each loaded vector feeds 2 or 4 fmas
+                int wo = r * n;
+                int wp = wo + n;
+                FloatVector a0 = FloatVector.zero(F);
+                FloatVector a1 = FloatVector.zero(F);
+                FloatVector a2 = FloatVector.zero(F);
+                FloatVector a3 = FloatVector.zero(F);
+                FloatVector b0 = FloatVector.zero(F);
+                FloatVector b1 = FloatVector.zero(F);
+                FloatVector b2 = FloatVector.zero(F);
+                FloatVector b3 = FloatVector.zero(F);
+                for (int c = 0; c < vEnd; c += LANES) {
+                    FloatVector wv = FloatVector.fromArray(F, w, wo + c);
+                    FloatVector pv = FloatVector.fromArray(F, w, wp + c);
+                    FloatVector v0 = FloatVector.fromArray(F, x, x0 + c);
+                    FloatVector v1 = FloatVector.fromArray(F, x, x1 + c);
+                    FloatVector v2 = FloatVector.fromArray(F, x, x2 + c);
+                    FloatVector v3 = FloatVector.fromArray(F, x, x3 + c);
+                    a0 = wv.fma(v0, a0);
+                    a1 = wv.fma(v1, a1);
+                    a2 = wv.fma(v2, a2);
+                    a3 = wv.fma(v3, a3);
+                    b0 = pv.fma(v0, b0);
+                    b1 = pv.fma(v1, b1);
+                    b2 = pv.fma(v2, b2);
+                    b3 = pv.fma(v3, b3);
+                }
+                y[t * yStride + r0 + r] = tail(laneSum(a0, lanes), w, wo, x, x0, vEnd, n);
+                y[(t + 1) * yStride + r0 + r] = tail(laneSum(a1, lanes), w, wo, x, x1, vEnd, n);
+                y[(t + 2) * yStride + r0 + r] = tail(laneSum(a2, lanes), w, wo, x, x2, vEnd, n);
+                y[(t + 3) * yStride + r0 + r] = tail(laneSum(a3, lanes), w, wo, x, x3, vEnd, n);
+                y[t * yStride + r0 + r + 1] = tail(laneSum(b0, lanes), w, wp, x, x0, vEnd, n);
+                y[(t + 1) * yStride + r0 + r + 1] = tail(laneSum(b1, lanes), w, wp, x, x1, vEnd, n);
+                y[(t + 2) * yStride + r0 + r + 1] = tail(laneSum(b2, lanes), w, wp, x, x2, vEnd, n);
+                y[(t + 3) * yStride + r0 + r + 1] = tail(laneSum(b3, lanes), w, wp, x, x3, vEnd, n);
+            }
+            for (; r < nr; r++) {
                 int wo = r * n;
                 FloatVector a0 = FloatVector.zero(F);
                 FloatVector a1 = FloatVector.zero(F);
