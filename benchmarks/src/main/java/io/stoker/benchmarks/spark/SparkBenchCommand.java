@@ -39,6 +39,9 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code operator}: {@link OperatorBenchmark} under JMH, one fork per mode: identity graph vs plain
  *   {@code mapPartitions} identity vs no transformation; prints rows/s per mode and Stoker's ratio to
  *   mapPartitions.</li>
+ *   <li>{@code operator-interleaved}: the same three modes in one JVM and one SparkSession, run in rotating order
+ *   for {@code --rounds} rounds after a warm-up, so background load on a shared machine hits all modes alike;
+ *   prints each mode's median and the median of the per-round Stoker/mapPartitions throughput ratios.</li>
  *   <li>{@code model-load}: a model whose constructor takes {@code --load-ms} (2000), {@code --partitions} (64) x
  *   {@code --jobs} (3) on {@code local-cluster[2,1,1024]}: Stoker's pool (one actor per executor, built once)
  *   against a naive per-partition load in {@code mapPartitions}; constructions and wall times side by side.</li>
@@ -54,6 +57,7 @@ public final class SparkBenchCommand {
     public static void main(String[] args) throws Exception {
         if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h")) {
             System.out.println("usage: SparkBenchCommand operator [--rows N] [--batch-rows B] [--iterations I]\n"
+                    + "       SparkBenchCommand operator-interleaved [--rows N] [--batch-rows B] [--rounds R]\n"
                     + "       SparkBenchCommand model-load [--load-ms MS] [--partitions P] [--jobs J] [--rows N]"
                     + " [--master local-cluster[2,1,1024]]");
             return;
@@ -61,6 +65,7 @@ public final class SparkBenchCommand {
         String[] rest = java.util.Arrays.copyOfRange(args, 1, args.length);
         switch (args[0]) {
             case "operator" -> operator(rest);
+            case "operator-interleaved" -> operatorInterleaved(rest);
             case "model-load" -> System.exit(modelLoad(rest));
             default -> {
                 System.err.println("unknown benchmark '" + args[0] + "' (operator, model-load)");
@@ -120,6 +125,76 @@ public final class SparkBenchCommand {
             System.out.printf("stoker throughput / mapPartitions throughput = %.3f%n", ratio);
         }
         System.out.println(o);
+    }
+
+    static void operatorInterleaved(String[] args) {
+        long rows = 1_000_000;
+        int batchRows = 4096;
+        int rounds = 15;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--rows" -> rows = Long.parseLong(args[++i]);
+                case "--batch-rows" -> batchRows = Integer.parseInt(args[++i]);
+                case "--rounds" -> rounds = Integer.parseInt(args[++i]);
+                default -> throw new IllegalArgumentException("unknown option " + args[i]);
+            }
+        }
+        String[] modes = {"none", "mapPartitions", "stoker"};
+        OperatorBenchmark b = new OperatorBenchmark();
+        b.rows = rows;
+        b.batchRows = batchRows;
+        b.master = "local[2]";
+        b.mode = "none";
+        b.start();
+        try {
+            Map<String, List<Double>> ms = new LinkedHashMap<>();
+            for (String m : modes) {
+                ms.put(m, new ArrayList<>());
+            }
+            List<Double> ratios = new ArrayList<>();
+            for (int r = -3; r < rounds; r++) { // 3 warm-up rounds
+                Map<String, Double> round = new LinkedHashMap<>();
+                for (int k = 0; k < modes.length; k++) {
+                    String m = modes[Math.floorMod(k + r, modes.length)];
+                    b.mode = m;
+                    long t = System.nanoTime();
+                    b.job();
+                    round.put(m, (System.nanoTime() - t) / 1e6);
+                }
+                if (r >= 0) {
+                    round.forEach((m, v) -> ms.get(m).add(v));
+                    ratios.add(round.get("mapPartitions") / round.get("stoker"));
+                }
+            }
+            ObjectNode o = new ObjectMapper().createObjectNode();
+            o.put("benchmark", "operator-interleaved");
+            o.put("rows", rows);
+            o.put("batch_rows", batchRows);
+            o.put("rounds", rounds);
+            ObjectNode out = o.putObject("modes");
+            for (String m : modes) {
+                double med = median(ms.get(m));
+                ObjectNode x = out.putObject(m);
+                x.put("median_ms_per_job", round(med));
+                x.put("min_ms_per_job", round(ms.get(m).stream().mapToDouble(Double::doubleValue).min().orElse(0)));
+                x.put("rows_per_sec", Math.round(rows / (med / 1000)));
+                System.out.printf("%-14s median %8.1f ms/job  %,12d rows/s%n", m, med, Math.round(rows / (med / 1000)));
+            }
+            double ratio = median(ratios);
+            o.put("stoker_rows_per_sec_vs_mapPartitions_median", round(ratio));
+            System.out.printf("stoker throughput / mapPartitions throughput, median of %d rounds = %.3f%n", rounds,
+                    ratio);
+            System.out.println(o);
+        } finally {
+            b.stop();
+        }
+    }
+
+    private static double median(List<Double> xs) {
+        List<Double> s = new ArrayList<>(xs);
+        s.sort(null);
+        int n = s.size();
+        return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
     }
 
     // ------------------------------------------------------------------------------------------ model-load

@@ -7,18 +7,16 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.catalyst.InternalRow;
-import org.apache.spark.sql.catalyst.expressions.UnsafeProjection;
 import org.apache.spark.sql.execution.arrow.ArrowWriter;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.sql.util.ArrowUtils;
 
-import java.util.function.Function;
 
 /**
  * The internal calls whose signatures are the same in every Spark line Stoker supports (checked with javap
  * against 4.0.4 and 4.2.0: ArrowWriter.create(root)/write/finish/reset, ArrowUtils.toArrowSchema(schema, tz,
  * errorOnDuplicatedFieldNames, largeVarTypes), classic.Dataset.queryExecution, classic.SparkSession
- * .internalCreateDataFrame(rdd, schema, isStreaming), UnsafeProjection.create(schema)). The per-line subclasses
+ * .internalCreateDataFrame(rdd, schema, isStreaming)). The per-line subclasses
  * declare which versions they serve and override what differs.
  */
 public abstract class BaseSparkShims implements SparkShims {
@@ -61,11 +59,5 @@ public abstract class BaseSparkShims implements SparkShims {
                 w.reset();
             }
         };
-    }
-
-    @Override
-    public Function<InternalRow, InternalRow> unsafeProjection(StructType schema) {
-        UnsafeProjection p = UnsafeProjection.create(schema);
-        return p::apply;
     }
 }

@@ -9,7 +9,6 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.types.StructType;
 
-import java.util.function.Function;
 
 /**
  * Every call Stoker makes into Spark's internal (private[sql], unstable) API. One implementation per Spark line,
@@ -40,7 +39,4 @@ public interface SparkShims {
 
     /** @return a writer that appends internal rows to the vectors of {@code root} */
     ArrowRowWriter newRowWriter(VectorSchemaRoot root);
-
-    /** @return a projection to {@code UnsafeRow}s of {@code schema}; the returned row is reused per call */
-    Function<InternalRow, InternalRow> unsafeProjection(StructType schema);
 }

@@ -19,18 +19,16 @@ final class BatchPartitionFunction implements FlatMapFunction<Iterator<InternalR
     private final Broadcast<GraphSpec> spec;
     private final StructType inputSchema;
     private final StructType outputSchema;
-    private final StructType resultSchema;
     private final int[] keptInput;
     private final String timeZoneId;
     private final int batchRows;
 
     BatchPartitionFunction(String session, Broadcast<GraphSpec> spec, StructType inputSchema, StructType outputSchema,
-                           StructType resultSchema, int[] keptInput, String timeZoneId, int batchRows) {
+                           int[] keptInput, String timeZoneId, int batchRows) {
         this.session = session;
         this.spec = spec;
         this.inputSchema = inputSchema;
         this.outputSchema = outputSchema;
-        this.resultSchema = resultSchema;
         this.keptInput = keptInput;
         this.timeZoneId = timeZoneId;
         this.batchRows = batchRows;
@@ -38,7 +36,7 @@ final class BatchPartitionFunction implements FlatMapFunction<Iterator<InternalR
 
     @Override
     public Iterator<InternalRow> call(Iterator<InternalRow> rows) {
-        return BatchPipeline.open(session, spec.value(), rows, inputSchema, outputSchema, resultSchema, keptInput, timeZoneId,
+        return BatchPipeline.open(session, spec.value(), rows, inputSchema, outputSchema, keptInput, timeZoneId,
                 batchRows);
     }
 }

@@ -30,12 +30,16 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.function.Function;
 
 /**
  * One task's pass of a partition through an executor's compiled graph. Pulls rows into Arrow batches (Spark's
  * ArrowWriter via the shim), submits each to a graph replica, and emits the rows of each result batch, in input
- * order, as {@code UnsafeRow}s of the result schema (kept input columns, then the graph's output columns).
+ * order, as rows of the result schema (kept input columns, then the graph's output columns).
+ *
+ * <p>Emitted rows are views ({@code ColumnarBatchRow}) into the current batch's Arrow vectors, valid until the
+ * iterator moves past that batch. That is safe because this RDD is read only through the DataFrame built on it,
+ * whose scan ({@code RDDScanExec}) copies every row into an {@code UnsafeRow} as it reads it; a second projection
+ * here would copy each row twice.
  *
  * <p>Up to {@code spark.stoker.batch.maxInFlightPerTask} batches are in flight: while the task converts batch n's
  * output to rows, the graph already works on batch n+1. Each in-flight batch owns a {@link Slot}: an input root
@@ -79,7 +83,6 @@ final class BatchPipeline implements Iterator<InternalRow> {
     private final StokerMetrics metrics;
     private final GraphReplicas graphs;
     private final BufferAllocator allocator;
-    private final Function<InternalRow, InternalRow> projection;
     private final TaskContext task;
     private final Slot[] slots;
     private final ArrayDeque<Slot> free = new ArrayDeque<>();
@@ -93,7 +96,7 @@ final class BatchPipeline implements Iterator<InternalRow> {
     private boolean closed;
 
     private BatchPipeline(String session, GraphSpec spec, Iterator<InternalRow> input, StructType inputSchema, StructType outputSchema,
-                          StructType resultSchema, int[] keptInput, String timeZoneId, int batchRowsOverride) {
+                          int[] keptInput, String timeZoneId, int batchRowsOverride) {
         this.spec = spec;
         this.input = input;
         this.outputSchema = outputSchema;
@@ -109,7 +112,6 @@ final class BatchPipeline implements Iterator<InternalRow> {
         SparkShims shims = ShimLoader.get();
         Schema inputArrow = shims.toArrowSchema(inputSchema, timeZoneId);
         this.expectedOutput = shims.toArrowSchema(outputSchema, timeZoneId);
-        this.projection = shims.unsafeProjection(resultSchema);
         this.allocator = runtime.newTaskAllocator("stoker-task-" + (task == null ? "local" : task.taskAttemptId()));
         int n = runtime.conf().maxBatchesInFlightPerTask();
         this.slots = new Slot[n];
@@ -133,9 +135,9 @@ final class BatchPipeline implements Iterator<InternalRow> {
 
     /** Opens the pipeline and registers its cleanup with the running task. */
     static Iterator<InternalRow> open(String session, GraphSpec spec, Iterator<InternalRow> rows, StructType inputSchema,
-                                      StructType outputSchema, StructType resultSchema, int[] keptInput,
+                                      StructType outputSchema, int[] keptInput,
                                       String timeZoneId, int batchRows) {
-        BatchPipeline p = new BatchPipeline(session, spec, rows, inputSchema, outputSchema, resultSchema, keptInput,
+        BatchPipeline p = new BatchPipeline(session, spec, rows, inputSchema, outputSchema, keptInput,
                 timeZoneId, batchRows);
         if (p.task != null) {
             p.task.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) ctx -> p.close());
@@ -168,7 +170,7 @@ final class BatchPipeline implements Iterator<InternalRow> {
         if (!hasNext()) {
             throw new NoSuchElementException();
         }
-        return projection.apply(currentRows.next());
+        return currentRows.next();
     }
 
     /** Fills free slots from the input and submits them. */

@@ -144,7 +144,7 @@ public final class MapBatches extends AbstractFunction1<Dataset<Row>, Dataset<Ro
         SparkShims shims = ShimLoader.get();
         String tz = spark.conf().get("spark.sql.session.timeZone");
         Broadcast<GraphSpec> shipped = JavaSparkContext.fromSparkContext(spark.sparkContext()).broadcast(spec);
-        BatchPartitionFunction fn = new BatchPartitionFunction(state.session(), shipped, in, outputSchema, result,
+        BatchPartitionFunction fn = new BatchPartitionFunction(state.session(), shipped, in, outputSchema,
                 kept.stream().mapToInt(Integer::intValue).toArray(), tz, batchRows);
         RDD<InternalRow> rows = shims.internalRows(df).toJavaRDD().mapPartitions(fn).rdd();
         return shims.createDataFrame(spark, rows, result);

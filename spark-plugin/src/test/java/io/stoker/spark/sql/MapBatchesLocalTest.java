@@ -81,6 +81,21 @@ class MapBatchesLocalTest {
     }
 
     @Test
+    void shouldCompileEachSpecOncePerExecutorAndShareItAcrossConcurrentTasks() {
+        long before = report().metric(StokerMetrics.GRAPH_COMPILES);
+        long batchesBefore = report().metric(StokerMetrics.BATCHES);
+        for (int job = 0; job < 2; job++) {
+            // Rebuilt per job, as user code would: equal specs share one key, so one compiled graph.
+            GraphSpec spec = GraphSpec.builder("shared").actor("d", "doubler", "doubled", GraphSpec.INPUT).build();
+            assertThat(ids(2000, 6).transform(Stoker.mapBatches(spec, DOUBLED)).count()).isEqualTo(2000);
+        }
+        ExecutorReport r = report();
+        assertThat(r.metric(StokerMetrics.GRAPH_COMPILES) - before).isEqualTo(1);
+        assertThat(r.metric(StokerMetrics.BATCHES) - batchesBefore).as("2 jobs x 6 partitions x ceil(333/100)")
+                .isEqualTo(2 * 6 * 4);
+    }
+
+    @Test
     void shouldPassInputThroughIdentityGraphWithDroppedInput() {
         Dataset<Row> in = ids(500, 3);
         Dataset<Row> out = in.transform(Stoker.mapBatches(GraphSpec.identity(), in.schema()).dropInput()
