@@ -64,7 +64,8 @@ class GraphFailureTest {
     @Test
     void shouldFailPendingAndLaterExecutionsFastWhenAnActorDies() throws Exception {
         ActorHandle<Adder> a = rt.createActor(ActorSpec.of("a", ctx -> new Adder(1)));
-        ActorHandle<Gate> gate = rt.createActor(ActorSpec.of("gate", ctx -> new Gate()));
+        Gate state = new Gate(); // held by the test: an eager call to a gate blocked in pass() would wait forever
+        ActorHandle<Gate> gate = rt.createActor(ActorSpec.of("gate", ctx -> state));
         GraphBuilder g = GraphBuilder.on(rt, "dying");
         InputNode<Integer> in = g.input();
         Node<Integer> out = g.bind(a, Adder::add, in).to(gate, Gate::pass);
@@ -72,7 +73,6 @@ class GraphFailureTest {
         ExecutionRef<Integer> first = cg.execute(1);
         ExecutionRef<Integer> second = cg.execute(2);
         CompletableFuture<Integer> third = cg.executeAsync(3);
-        Gate state = gate.call(x -> x).get(); // the gate object itself, to release it later
         while (state.entered.get() == 0) {
             Thread.sleep(1);
         }
@@ -96,8 +96,8 @@ class GraphFailureTest {
 
     @Test
     void shouldTimeOutAGetNamingTheBusyActorAndStillDeliverLater() {
-        ActorHandle<Gate> gate = rt.createActor(ActorSpec.of("slow", ctx -> new Gate()));
-        Gate state = gate.call(x -> x).join();
+        Gate state = new Gate(); // held by the test: an eager call to a gate blocked in pass() would wait forever
+        ActorHandle<Gate> gate = rt.createActor(ActorSpec.of("slow", ctx -> state));
         GraphBuilder g = GraphBuilder.on(rt, "slow");
         InputNode<Integer> in = g.input();
         try (CompiledGraph<Integer, Integer> cg = g.compile(g.bind(gate, Gate::pass, in))) {
@@ -113,8 +113,8 @@ class GraphFailureTest {
 
     @Test
     void shouldFailFastWhenMaxInFlightIsExceeded() {
-        ActorHandle<Gate> gate = rt.createActor(ActorSpec.of("gate", ctx -> new Gate()));
-        Gate state = gate.call(x -> x).join();
+        Gate state = new Gate(); // held by the test: an eager call to a gate blocked in pass() would wait forever
+        ActorHandle<Gate> gate = rt.createActor(ActorSpec.of("gate", ctx -> state));
         GraphBuilder g = GraphBuilder.on(rt, "bounded");
         InputNode<Integer> in = g.input();
         GraphOptions opts = GraphOptions.defaults().withMaxInFlight(4).withBackpressure(BackpressurePolicy.FAIL);
@@ -137,8 +137,8 @@ class GraphFailureTest {
 
     @Test
     void shouldWaitForCapacityThenGiveUpWithAClearError() {
-        ActorHandle<Gate> gate = rt.createActor(ActorSpec.of("gate", ctx -> new Gate()));
-        Gate state = gate.call(x -> x).join();
+        Gate state = new Gate(); // held by the test: an eager call to a gate blocked in pass() would wait forever
+        ActorHandle<Gate> gate = rt.createActor(ActorSpec.of("gate", ctx -> state));
         GraphBuilder g = GraphBuilder.on(rt, "waiting");
         InputNode<Integer> in = g.input();
         GraphOptions opts = GraphOptions.defaults().withMaxInFlight(2).withSubmitTimeoutMillis(150);
@@ -170,12 +170,12 @@ class GraphFailureTest {
     @Test
     void shouldTearDownAndLetTheSameActorsServeANewGraph() {
         ActorHandle<Adder> a = rt.createActor(ActorSpec.of("a", ctx -> new Adder(1)));
-        ActorHandle<Gate> gate = rt.createActor(ActorSpec.of("gate", ctx -> new Gate()));
+        Gate state = new Gate(); // held by the test: an eager call to a gate blocked in pass() would wait forever
+        ActorHandle<Gate> gate = rt.createActor(ActorSpec.of("gate", ctx -> state));
         GraphBuilder g = GraphBuilder.on(rt, "first");
         InputNode<Integer> in = g.input();
         CompiledGraph<Integer, Integer> first = g.compile(g.bind(a, Adder::add, in).to(gate, Gate::pass));
         ExecutionRef<Integer> pending = first.execute(1);
-        Gate state = gate.call(x -> x).join();
         CompletableFuture<Void> closing = CompletableFuture.runAsync(first::close);
         state.open();
         closing.join();
