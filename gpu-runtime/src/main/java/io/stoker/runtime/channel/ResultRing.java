@@ -1,29 +1,37 @@
 package io.stoker.runtime.channel;
 
+import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
+
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.LockSupport;
-import java.util.function.LongConsumer;
+import java.util.function.IntConsumer;
 
 /**
- * Where a compiled graph's results land: one pre-allocated slot per in-flight execution, indexed by
- * {@code seq & (capacity - 1)}, so each result goes straight to the caller that submitted it and results can be
- * fetched in any order by any thread.
+ * Where a compiled graph's results land: one pre-allocated slot per in-flight execution, so each result goes straight
+ * to the caller that submitted it and results can be fetched in any order, by any thread.
+ *
+ * <p>Capacity counts executions submitted and not yet fetched. A submitter takes a free slot from a pool (under the
+ * graph's submit lock) and records it in {@code slotOfSeq[seq & mask]}, where the actors find it; a fetching caller
+ * returns the slot to the pool. Callers address a result by its ticket ({@link #ticket}: sequence number and slot).
  *
  * <pre>
- * slot lifecycle for execution seq (capacity C):
- *   free      releasedSeq == seq - C           (the previous occupant's result was taken)
- *   prepared  by the submitter, under the graph's submit lock, before the input is written to any channel
+ * slot lifecycle for execution seq:
+ *   acquired  by the submitter, under the submit lock, before the input is written to any channel
+ *             (the channels' release/acquire pairs publish slotOfSeq and the prepared fields to every actor)
  *   filling   each output's producer stores values[i], then decrements 'remaining' (volatile RMW)
  *   ready     the producer that brings 'remaining' to 0 stores readySeq = seq (volatile: publishes all values)
  *   claimed   the fetching caller CASes claimedSeq up to seq: exactly one fetch wins, then reads the values
- *   taken     the winner clears the values and stores releasedSeq = seq (volatile): the slot is free again
+ *   released  the winner clears the values and returns the slot to the pool
  * </pre>
  *
- * <p>Timing fields are written by actors with atomic adds and read by the caller after {@code ready}.
- * Waiting callers spin, then yield, then park after registering in {@code waiter}; the completing producer
- * unparks the registered waiter after publishing (both sides use volatile accesses, so no wake-up is lost).
+ * <p>Why slotOfSeq[seq & mask] is never overwritten while an actor still needs it: every actor runs executions in
+ * order, so if execution seq is incomplete, so are all later ones, and all of seq .. seq+capacity-1 hold slots;
+ * execution seq+capacity (the next writer of that entry) therefore finds no free slot until seq completes.
+ *
+ * <p>Waiting callers idle per {@link IdleKind} and finally park after registering in {@code waiter}; the completing
+ * producer unparks the registered waiter after publishing (both sides use volatile accesses: no wake-up is lost).
  */
 public final class ResultRing {
     private static final VarHandle REMAINING;
@@ -43,14 +51,18 @@ public final class ResultRing {
         }
     }
 
+    /** Bits of a ticket that hold the slot index; the rest hold the sequence number. */
+    public static final int SLOT_BITS = 21;
+    private static final long SLOT_MASK = (1L << SLOT_BITS) - 1;
     private static final long YIELD_NANOS = 200_000;
     private static final long MAX_PARK_NANOS = 1_000_000L;
 
     /** One execution's result and timings. Fields are owned as described on {@link ResultRing}. */
     public static final class Slot {
+        final int index;
+        final Integer boxedIndex;
         final Object[] values;
         volatile long readySeq = -1;
-        volatile long releasedSeq;
         volatile long claimedSeq = -1;
         volatile Thread waiter;
         int remaining;
@@ -60,9 +72,19 @@ public final class ResultRing {
         long endNanos;
         boolean async;
 
-        Slot(int outputs, long releasedSeq) {
+        Slot(int index, int outputs) {
+            this.index = index;
+            this.boxedIndex = index; // allocated once: the free pool holds these, so releasing allocates nothing
             this.values = new Object[outputs];
-            this.releasedSeq = releasedSeq;
+        }
+
+        public int index() {
+            return index;
+        }
+
+        /** @return the sequence number of the last execution published in this slot */
+        public long readySeq() {
+            return readySeq;
         }
 
         public long submitNanos() {
@@ -94,29 +116,35 @@ public final class ResultRing {
     }
 
     private final Slot[] slots;
-    private final int mask;
+    private final int[] slotOfSeq;
+    private final int seqMask;
+    private final ManyToOneConcurrentArrayQueue<Integer> free;
     private final int capacity;
     private final int outputs;
-    private final LongConsumer onAsyncReady;
+    private final IntConsumer onAsyncReady;
 
     /**
-     * @param minCapacity  max in-flight executions (rounded up to a power of two)
+     * @param capacity     max executions submitted and not yet fetched
      * @param outputs      number of graph outputs each execution produces
-     * @param onAsyncReady called by the completing producer for slots prepared with {@code async = true}
+     * @param onAsyncReady called by the completing producer, with the slot index, for slots acquired as async
      */
-    public ResultRing(int minCapacity, int outputs, LongConsumer onAsyncReady) {
-        int cap = Integer.highestOneBit(Math.max(1, minCapacity - 1)) << 1;
-        if (minCapacity == 1) {
-            cap = 1;
+    public ResultRing(int capacity, int outputs, IntConsumer onAsyncReady) {
+        if (capacity < 1 || capacity > (1 << (SLOT_BITS - 1))) {
+            throw new IllegalArgumentException("capacity=" + capacity + " must be between 1 and "
+                    + (1 << (SLOT_BITS - 1)));
         }
-        this.capacity = cap;
-        this.mask = cap - 1;
+        this.capacity = capacity;
         this.outputs = outputs;
         this.onAsyncReady = onAsyncReady;
-        this.slots = new Slot[cap];
-        for (int i = 0; i < cap; i++) {
-            slots[i] = new Slot(outputs, i - (long) cap);
+        this.slots = new Slot[capacity];
+        this.free = new ManyToOneConcurrentArrayQueue<>(capacity);
+        for (int i = 0; i < capacity; i++) {
+            slots[i] = new Slot(i, outputs);
+            free.offer(slots[i].boxedIndex);
         }
+        int table = capacity == 1 ? 1 : Integer.highestOneBit(capacity - 1) << 1;
+        this.slotOfSeq = new int[table];
+        this.seqMask = table - 1;
     }
 
     public int capacity() {
@@ -127,29 +155,57 @@ public final class ResultRing {
         return outputs;
     }
 
-    public Slot slot(long seq) {
-        return slots[(int) seq & mask];
+    /** @return a ticket naming execution {@code seq} held in slot {@code slot} */
+    public static long ticket(long seq, int slot) {
+        return (seq << SLOT_BITS) | slot;
     }
 
-    /** @return true when execution {@code seq} may be submitted: its slot's previous result was taken */
-    public boolean isFree(long seq) {
-        return slots[(int) seq & mask].releasedSeq == seq - capacity;
+    public static long seqOf(long ticket) {
+        return ticket >>> SLOT_BITS;
     }
 
-    /** Prepares the slot of {@code seq}; the submitter calls this before writing the input to any channel. */
-    public void prepare(long seq, long nowNanos, boolean async) {
-        Slot s = slots[(int) seq & mask];
+    public static int slotOf(long ticket) {
+        return (int) (ticket & SLOT_MASK);
+    }
+
+    public Slot slotAt(int index) {
+        return slots[index];
+    }
+
+    private Slot slotFor(long seq) {
+        return slots[slotOfSeq[(int) seq & seqMask]];
+    }
+
+    /** @return true when a slot is free, so an execution may be submitted */
+    public boolean hasFreeSlot() {
+        return !free.isEmpty();
+    }
+
+    /**
+     * Takes a free slot for execution {@code seq} and prepares it. Called by the submitter under the graph's submit
+     * lock, before the input is written to any channel.
+     *
+     * @return the slot index, or -1 when {@code capacity} executions are unfetched
+     */
+    public int acquire(long seq, long nowNanos, boolean async) {
+        Integer boxed = free.poll();
+        if (boxed == null) {
+            return -1;
+        }
+        Slot s = slots[boxed];
         s.remaining = outputs;
         s.submitNanos = nowNanos;
         FIRST_START.setRelease(s, 0L);
         COMPUTE.setRelease(s, 0L);
         s.endNanos = 0;
         s.async = async;
+        slotOfSeq[(int) seq & seqMask] = s.index;
+        return s.index;
     }
 
     /** Records that a task of execution {@code seq} started at {@code nowNanos} (first caller wins). */
     public void markStart(long seq, long nowNanos) {
-        Slot s = slots[(int) seq & mask];
+        Slot s = slotFor(seq);
         if ((long) FIRST_START.getOpaque(s) == 0L) {
             FIRST_START.compareAndSet(s, 0L, nowNanos);
         }
@@ -157,7 +213,7 @@ public final class ResultRing {
 
     /** Adds a task's compute time to execution {@code seq}. */
     public void addCompute(long seq, long nanos) {
-        COMPUTE.getAndAdd(slots[(int) seq & mask], nanos);
+        COMPUTE.getAndAdd(slotFor(seq), nanos);
     }
 
     /**
@@ -165,13 +221,13 @@ public final class ResultRing {
      * the slot and wakes its waiter.
      */
     public void complete(long seq, int index, Object value, long nowNanos) {
-        Slot s = slots[(int) seq & mask];
+        Slot s = slotFor(seq);
         s.values[index] = value;
         if ((int) REMAINING.getAndAdd(s, -1) == 1) {
             s.endNanos = nowNanos;
             s.readySeq = seq;
             if (s.async) {
-                onAsyncReady.accept(seq);
+                onAsyncReady.accept(s.index);
             } else {
                 Thread w = s.waiter;
                 if (w != null) {
@@ -181,21 +237,22 @@ public final class ResultRing {
         }
     }
 
-    /** @return true once execution {@code seq} has all its outputs */
-    public boolean isReady(long seq) {
-        return slots[(int) seq & mask].readySeq == seq;
+    /** @return true once the execution of {@code ticket} has all its outputs */
+    public boolean isReady(long ticket) {
+        return slots[slotOf(ticket)].readySeq == seqOf(ticket);
     }
 
     /**
-     * Waits until execution {@code seq} is ready, idling like the graph's actors: {@link IdleKind#SPIN} spins,
-     * {@link IdleKind#YIELD} yields, {@link IdleKind#BACKOFF} yields for up to 200 µs then parks, {@link IdleKind#PARK}
-     * parks at once. A parked caller is unparked by the producer that completes the slot.
+     * Waits until the execution of {@code ticket} is ready, idling like the graph's actors: {@link IdleKind#SPIN}
+     * spins, {@link IdleKind#YIELD} yields, {@link IdleKind#BACKOFF} yields for up to 200 µs then parks,
+     * {@link IdleKind#PARK} parks at once.
      *
      * @throws TimeoutException when {@code timeoutNanos} pass first
      * @throws RuntimeException the abort reason when {@code abort} reports one
      */
-    public Slot await(long seq, long timeoutNanos, IdleKind idle, AbortCheck abort) throws TimeoutException {
-        Slot s = slots[(int) seq & mask];
+    public Slot await(long ticket, long timeoutNanos, IdleKind idle, AbortCheck abort) throws TimeoutException {
+        Slot s = slots[slotOf(ticket)];
+        long seq = seqOf(ticket);
         if (s.readySeq == seq) {
             return s;
         }
@@ -250,29 +307,30 @@ public final class ResultRing {
     }
 
     /**
-     * Claims the result of {@code seq} for one caller. Only the winner may read the values and then
+     * Claims the result of {@code ticket} for one caller. Only the winner may read the values and then
      * {@link #release} the slot.
      *
      * @return false when another caller already claimed it (a second fetch of the same execution)
      */
-    public boolean claim(long seq) {
-        Slot s = slots[(int) seq & mask];
+    public boolean claim(long ticket) {
+        Slot s = slots[slotOf(ticket)];
+        long seq = seqOf(ticket);
         long c = s.claimedSeq;
         return c < seq && CLAIMED.compareAndSet(s, c, seq);
     }
 
-    /** Frees the slot of a claimed execution {@code seq} for execution {@code seq + capacity}. */
-    public void release(long seq) {
-        Slot s = slots[(int) seq & mask];
+    /** @return true when the result of {@code ticket} was already claimed (its slot may since serve a later one) */
+    public boolean isClaimed(long ticket) {
+        return slots[slotOf(ticket)].claimedSeq >= seqOf(ticket);
+    }
+
+    /** Frees a claimed slot for a later execution. */
+    public void release(int slot) {
+        Slot s = slots[slot];
         for (int i = 0; i < outputs; i++) {
             s.values[i] = null;
         }
-        s.releasedSeq = seq;
-    }
-
-    /** @return true when the result of {@code seq} was already claimed by a fetch */
-    public boolean isClaimed(long seq) {
-        return slots[(int) seq & mask].claimedSeq >= seq;
+        free.offer(s.boxedIndex);
     }
 
     /** Wakes every parked waiter, for example after the graph failed. */

@@ -25,7 +25,7 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>{@link #execute} writes the input to the channels of the tasks that read it and returns at once; the actors run
  * their schedules and the outputs land in a pre-allocated result slot for that execution, so concurrent callers each
- * get their own result. Up to {@link GraphOptions#maxInFlight()} (rounded up to a power of two) executions may be
+ * get their own result. Up to {@link GraphOptions#maxInFlight()} executions may be
  * submitted and not yet fetched; then {@code execute} waits or fails per {@link BackpressurePolicy}.
  *
  * <p>Failures: a task that throws fails only that execution ({@link ExecutionFailedException}); an actor that dies
@@ -125,8 +125,8 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
     }
 
     /**
-     * Submits one execution and returns its sequence number: the allocation-free form of {@link #execute}; fetch the
-     * result with {@link #await(long)}.
+     * Submits one execution and returns its ticket: the allocation-free form of {@link #execute}; fetch the result
+     * with {@link #await(long)}. {@link #sequenceOf(long)} gives the execution's sequence number.
      */
     public long submit(I input) {
         return submit0(input, null);
@@ -144,14 +144,19 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
         return typed;
     }
 
-    /** Fetches the result of a {@link #submit}ted execution, waiting up to the default get timeout. */
-    public O await(long seq) {
-        return fetch(seq, TimeUnit.MILLISECONDS.toNanos(options.getTimeoutMillis()), null);
+    /** Fetches the result of a {@link #submit}ted execution by its ticket, waiting up to the default get timeout. */
+    public O await(long ticket) {
+        return fetch(ticket, TimeUnit.MILLISECONDS.toNanos(options.getTimeoutMillis()), null);
     }
 
-    /** Fetches the result of a {@link #submit}ted execution, waiting up to {@code timeout}. */
-    public O await(long seq, long timeout, TimeUnit unit) {
-        return fetch(seq, unit.toNanos(timeout), null);
+    /** Fetches the result of a {@link #submit}ted execution by its ticket, waiting up to {@code timeout}. */
+    public O await(long ticket, long timeout, TimeUnit unit) {
+        return fetch(ticket, unit.toNanos(timeout), null);
+    }
+
+    /** @return the sequence number (0, 1, 2, ... in submit order) of the execution a ticket names */
+    public static long sequenceOf(long ticket) {
+        return ResultRing.seqOf(ticket);
     }
 
     private long submit0(Object input, CompletableFuture<Object> async) {
@@ -163,11 +168,12 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
                 throw abort;
             }
             long seq = nextSeq;
-            if (!results.isFree(seq)) {
-                waitForCapacity(seq);
+            int slot = results.acquire(seq, System.nanoTime(), async != null);
+            if (slot < 0) {
+                waitForCapacity();
+                slot = results.acquire(seq, System.nanoTime(), async != null);
             }
-            results.prepare(seq, System.nanoTime(), async != null);
-            asyncFutures[(int) seq & (asyncFutures.length - 1)] = async;
+            asyncFutures[slot] = async;
             for (RingChannel<Object> ch : inputs) {
                 if (!ch.offer(value)) {
                     GraphUnavailableException e = new GraphUnavailableException("graph '" + name + "': input channel "
@@ -177,23 +183,22 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
                 }
             }
             nextSeq = seq + 1;
-            return seq;
+            return ResultRing.ticket(seq, slot);
         } finally {
             submitLock.unlock();
         }
     }
 
-    private void waitForCapacity(long seq) {
+    private void waitForCapacity() {
         String why = "graph '" + name + "' has " + results.capacity() + " executions in flight (maxInFlight="
-                + options.maxInFlight() + ", rounded up to a power of two) and execution " + (seq - results.capacity())
-                + " has not been fetched";
+                + options.maxInFlight() + ") whose results have not been fetched";
         if (options.backpressure() == BackpressurePolicy.FAIL) {
             throw new CapacityExceededException(why + "; fetch results with get() before submitting more, raise"
                     + " GraphOptions.maxInFlight, or use BackpressurePolicy.WAIT");
         }
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.submitTimeoutMillis());
         int tries = 0;
-        while (!results.isFree(seq)) {
+        while (!results.hasFreeSlot()) {
             RuntimeException abort = abortReason();
             if (abort != null) {
                 throw abort;
@@ -214,18 +219,19 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
 
     // ------------------------------------------------------------------------------------------ fetch
 
-    O fetch(long seq, long timeoutNanos, ExecutionRef<O> ref) {
-        if (results.isClaimed(seq)) {
+    O fetch(long ticket, long timeoutNanos, ExecutionRef<O> ref) {
+        long seq = ResultRing.seqOf(ticket);
+        if (results.isClaimed(ticket)) {
             throw new IllegalStateException("graph '" + name + "' execution " + seq
                     + ": the result was already fetched; each result can be fetched once");
         }
         ResultRing.Slot s;
         try {
-            s = results.await(seq, timeoutNanos, runtime.config().idle(), abortCheck);
+            s = results.await(ticket, timeoutNanos, runtime.config().idle(), abortCheck);
         } catch (TimeoutException e) {
             throw new ExecutionTimeoutException(timeoutMessage(seq, timeoutNanos));
         }
-        if (!results.claim(seq)) {
+        if (!results.claim(ticket)) {
             throw new IllegalStateException("graph '" + name + "' execution " + seq
                     + ": the result was already fetched by another caller; each result can be fetched once");
         }
@@ -268,24 +274,26 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
                 ref.recordTimings(new ExecutionTimings(queue, compute, Math.max(0, active - compute), end - submit));
             }
         }
-        results.release(seq);
+        results.release(s.index());
         if (failed != null) {
             throw failed.toException(name, seq);
         }
         return (O) value;
     }
 
-    private void onAsyncReady(long seq) {
-        options.asyncExecutor().execute(() -> completeAsync(seq));
+    private void onAsyncReady(int slot) {
+        options.asyncExecutor().execute(() -> completeAsync(slot));
     }
 
-    private void completeAsync(long seq) {
-        CompletableFuture<Object> f = asyncFutures[(int) seq & (asyncFutures.length - 1)];
-        if (!results.claim(seq)) {
+    private void completeAsync(int slot) {
+        CompletableFuture<Object> f = asyncFutures[slot];
+        ResultRing.Slot s = results.slotAt(slot);
+        long seq = s.readySeq();
+        if (!results.claim(ResultRing.ticket(seq, slot))) {
             return;
         }
         try {
-            f.complete(take(seq, results.slot(seq), null));
+            f.complete(take(seq, s, null));
         } catch (RuntimeException e) {
             f.completeExceptionally(e);
         }
@@ -412,7 +420,7 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
         return List.copyOf(layout.schedules().keySet());
     }
 
-    /** @return the effective max in-flight executions (maxInFlight rounded up to a power of two) */
+    /** @return the max executions submitted and not yet fetched ({@link GraphOptions#maxInFlight()}) */
     public int capacity() {
         return results.capacity();
     }

@@ -10,12 +10,14 @@ import java.util.concurrent.TimeUnit;
  */
 public final class ExecutionRef<O> {
     private final CompiledGraph<?, O> graph;
+    private final long ticket;
     private final long seq;
     private ExecutionTimings timings;
 
-    ExecutionRef(CompiledGraph<?, O> graph, long seq) {
+    ExecutionRef(CompiledGraph<?, O> graph, long ticket) {
         this.graph = graph;
-        this.seq = seq;
+        this.ticket = ticket;
+        this.seq = CompiledGraph.sequenceOf(ticket);
     }
 
     /** @return the execution's sequence number within its graph (0, 1, 2, ... in submit order) */
@@ -32,17 +34,17 @@ public final class ExecutionRef<O> {
      * @throws IllegalStateException     the result was already fetched
      */
     public O get() {
-        return graph.fetch(seq, TimeUnit.MILLISECONDS.toNanos(graph.options().getTimeoutMillis()), this);
+        return graph.fetch(ticket, TimeUnit.MILLISECONDS.toNanos(graph.options().getTimeoutMillis()), this);
     }
 
     /** Like {@link #get()} with an explicit timeout. */
     public O get(long timeout, TimeUnit unit) {
-        return graph.fetch(seq, unit.toNanos(timeout), this);
+        return graph.fetch(ticket, unit.toNanos(timeout), this);
     }
 
     /** @return true once the result is available (a {@link #get()} would not wait) */
     public boolean isReady() {
-        return graph.results().isReady(seq);
+        return graph.results().isReady(ticket);
     }
 
     /**

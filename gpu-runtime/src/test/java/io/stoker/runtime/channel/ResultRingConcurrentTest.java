@@ -13,10 +13,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ResultRingConcurrentTest {
     @Test
     void shouldLetExactlyOneOfManyCallersClaimAResult() throws Exception {
-        ResultRing ring = new ResultRing(4, 1, seq -> { });
+        ResultRing ring = new ResultRing(4, 1, slot -> { });
         for (long seq = 0; seq < 2_000; seq++) {
-            assertThat(ring.isFree(seq)).isTrue();
-            ring.prepare(seq, System.nanoTime(), false);
+            assertThat(ring.hasFreeSlot()).isTrue();
+            int slot = ring.acquire(seq, System.nanoTime(), false);
+            long ticket = ResultRing.ticket(seq, slot);
             ring.complete(seq, 0, "v" + seq, System.nanoTime());
             AtomicInteger winners = new AtomicInteger();
             CountDownLatch go = new CountDownLatch(1);
@@ -29,10 +30,10 @@ class ResultRingConcurrentTest {
                     } catch (InterruptedException e) {
                         return;
                     }
-                    if (ring.claim(s)) {
+                    if (ring.claim(ticket)) {
                         winners.incrementAndGet();
-                        assertThat(ring.slot(s).value(0)).isEqualTo("v" + s);
-                        ring.release(s);
+                        assertThat(ring.slotAt(slot).value(0)).isEqualTo("v" + s);
+                        ring.release(slot);
                     }
                 });
                 ts[t].start();
@@ -42,25 +43,32 @@ class ResultRingConcurrentTest {
                 t.join();
             }
             assertThat(winners.get()).isEqualTo(1);
-            assertThat(ring.isClaimed(s)).isTrue();
+            assertThat(ring.isClaimed(ticket)).isTrue();
         }
     }
 
     @Test
-    void shouldPublishOnlyAfterEveryOutputArrived() throws Exception {
-        ResultRing ring = new ResultRing(2, 3, seq -> { });
-        ring.prepare(0, 1, false);
+    void shouldPublishOnlyAfterEveryOutputArrivedAndCountCapacityByUnfetchedResults() throws Exception {
+        ResultRing ring = new ResultRing(2, 3, slot -> { });
+        int s0 = ring.acquire(0, 1, false);
+        int s1 = ring.acquire(1, 1, false);
+        assertThat(ring.acquire(2, 1, false)).as("two unfetched executions fill a capacity of 2").isEqualTo(-1);
+        long t0 = ResultRing.ticket(0, s0);
         ring.complete(0, 0, "a", 2);
         ring.complete(0, 2, "c", 3);
-        assertThat(ring.isReady(0)).isFalse();
+        assertThat(ring.isReady(t0)).as("one output still missing").isFalse();
         ring.complete(0, 1, "b", 4);
-        assertThat(ring.isReady(0)).isTrue();
-        ResultRing.Slot s = ring.await(0, 1_000_000, IdleKind.PARK, () -> null);
+        assertThat(ring.isReady(t0)).isTrue();
+        for (int i = 0; i < 3; i++) {
+            ring.complete(1, i, "x" + i, 5);
+        }
+        // Fetch execution 1 before execution 0: its slot, not the oldest one, is what frees capacity.
+        assertThat(ring.claim(ResultRing.ticket(1, s1))).isTrue();
+        ring.release(s1);
+        assertThat(ring.acquire(2, 6, false)).as("execution 2 reuses the slot of execution 1").isEqualTo(s1);
+        ResultRing.Slot s = ring.await(t0, 1_000_000, IdleKind.PARK, () -> null);
         assertThat(s.value(1)).isEqualTo("b");
         assertThat(s.endNanos()).isEqualTo(4);
-        assertThat(ring.isFree(2)).as("slot of 0 still holds an unfetched result").isFalse();
-        assertThat(ring.claim(0)).isTrue();
-        ring.release(0);
-        assertThat(ring.isFree(2)).isTrue();
+        assertThat(ring.isClaimed(ResultRing.ticket(1, s1))).as("a stale ticket of a reused slot").isTrue();
     }
 }

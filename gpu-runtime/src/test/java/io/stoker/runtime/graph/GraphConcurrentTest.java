@@ -110,6 +110,32 @@ class GraphConcurrentTest {
     }
 
     @Test
+    void shouldLetTwoCallersKeepBatchesInFlightWithoutStarvingEachOther() throws Exception {
+        // Each caller submits half the capacity, then fetches its own results. Their executions interleave, so the
+        // oldest unfetched execution often belongs to the other caller: capacity must count unfetched results, not
+        // sequence distance, or the two wait on each other.
+        try (StokerRuntime rt = StokerRuntime.create()) {
+            CompiledGraph<Long, Long> cg = tagChain(rt, "halves", 8);
+            CompletableFuture<?>[] callers = new CompletableFuture[2];
+            for (int c = 0; c < 2; c++) {
+                long base = c * 1_000_000L;
+                callers[c] = CompletableFuture.runAsync(() -> {
+                    long[] tickets = new long[4];
+                    for (int round = 0; round < 5_000; round++) {
+                        for (int i = 0; i < 4; i++) {
+                            tickets[i] = cg.submit(base + round * 4L + i);
+                        }
+                        for (int i = 0; i < 4; i++) {
+                            assertThat(cg.await(tickets[i], 10, TimeUnit.SECONDS)).isEqualTo(base + round * 4L + i);
+                        }
+                    }
+                });
+            }
+            CompletableFuture.allOf(callers).get(120, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
     void shouldRunTwoGraphsOnOneActorConcurrently() throws Exception {
         try (StokerRuntime rt = StokerRuntime.create()) {
             ActorHandle<Adder> shared = rt.createActor(ActorSpec.of("shared", ctx -> new Adder(1)));
