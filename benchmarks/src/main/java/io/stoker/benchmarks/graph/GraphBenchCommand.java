@@ -3,6 +3,9 @@ package io.stoker.benchmarks.graph;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.openjdk.jmh.profile.GCProfiler;
+import org.openjdk.jmh.runner.format.OutputFormat;
+import org.openjdk.jmh.runner.format.OutputFormatFactory;
+import org.openjdk.jmh.runner.options.VerboseMode;
 import org.openjdk.jmh.results.Result;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
@@ -24,6 +27,9 @@ import java.util.Map;
  * JMH's own log goes to stderr.
  */
 public final class GraphBenchCommand {
+    /** JMH's human-readable log goes to stderr, keeping stdout for the result lines. */
+    private static final OutputFormat LOG = OutputFormatFactory.createFormatInstance(System.err, VerboseMode.NORMAL);
+
     private GraphBenchCommand() {
     }
 
@@ -64,9 +70,8 @@ public final class GraphBenchCommand {
                 .forks(1)
                 .warmupIterations(quick ? 1 : 3).warmupTime(TimeValue.seconds(1))
                 .measurementIterations(quick ? 2 : 5).measurementTime(TimeValue.seconds(quick ? 1 : 2))
-                .addProfiler(GCProfiler.class)
-                .output("/dev/stderr");
-        Collection<RunResult> results = new Runner(opt.build()).run();
+                .addProfiler(GCProfiler.class);
+        Collection<RunResult> results = new Runner(opt.build(), LOG).run();
 
         Map<String, ObjectNode> rows = new LinkedHashMap<>();
         ObjectMapper mapper = new ObjectMapper();
@@ -105,7 +110,7 @@ public final class GraphBenchCommand {
                     .forks(1)
                     .warmupIterations(quick ? 1 : 3).warmupTime(TimeValue.seconds(1))
                     .measurementIterations(quick ? 2 : 5).measurementTime(TimeValue.seconds(quick ? 1 : 2))
-                    .output("/dev/stderr").build()).run();
+                    .build(), LOG).run();
             for (RunResult r : pp) {
                 var stats = r.getPrimaryResult().getStatistics();
                 ObjectNode o = mapper.createObjectNode();

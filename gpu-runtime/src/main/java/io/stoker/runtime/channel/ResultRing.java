@@ -176,7 +176,10 @@ public final class ResultRing {
         return slots[slotOfSeq[(int) seq & seqMask]];
     }
 
-    /** @return true when a slot is free, so an execution may be submitted */
+    /**
+     * @return true when a slot looks free; a hint only (a slot being returned can show here before
+     * {@link #acquire} can take it), so callers retry {@link #acquire} itself
+     */
     public boolean hasFreeSlot() {
         return !free.isEmpty();
     }

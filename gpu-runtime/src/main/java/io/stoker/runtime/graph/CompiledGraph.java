@@ -170,8 +170,7 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
             long seq = nextSeq;
             int slot = results.acquire(seq, System.nanoTime(), async != null);
             if (slot < 0) {
-                waitForCapacity();
-                slot = results.acquire(seq, System.nanoTime(), async != null);
+                slot = waitForCapacity(seq, async != null);
             }
             asyncFutures[slot] = async;
             for (RingChannel<Object> ch : inputs) {
@@ -189,7 +188,8 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
         }
     }
 
-    private void waitForCapacity() {
+    /** Waits (per policy) until a result slot is free and takes it for {@code seq}. */
+    private int waitForCapacity(long seq, boolean async) {
         String why = "graph '" + name + "' has " + results.capacity() + " executions in flight (maxInFlight="
                 + options.maxInFlight() + ") whose results have not been fetched";
         if (options.backpressure() == BackpressurePolicy.FAIL) {
@@ -198,7 +198,12 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
         }
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.submitTimeoutMillis());
         int tries = 0;
-        while (!results.hasFreeSlot()) {
+        while (true) {
+            // Poll the pool itself: a slot being returned can show in the pool's size before it can be taken.
+            int slot = results.acquire(seq, System.nanoTime(), async);
+            if (slot >= 0) {
+                return slot;
+            }
             RuntimeException abort = abortReason();
             if (abort != null) {
                 throw abort;

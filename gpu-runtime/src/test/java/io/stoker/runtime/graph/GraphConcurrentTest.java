@@ -110,14 +110,15 @@ class GraphConcurrentTest {
     }
 
     @Test
-    void shouldLetTwoCallersKeepBatchesInFlightWithoutStarvingEachOther() throws Exception {
-        // Each caller submits half the capacity, then fetches its own results. Their executions interleave, so the
-        // oldest unfetched execution often belongs to the other caller: capacity must count unfetched results, not
-        // sequence distance, or the two wait on each other.
+    void shouldLetCallersKeepBatchesInFlightWithoutStarvingEachOther() throws Exception {
+        // Each caller submits a batch, then fetches its own results. Their executions interleave, so the oldest
+        // unfetched execution often belongs to another caller: capacity must count unfetched results, not sequence
+        // distance, or callers wait on each other. Three callers of 4 on a capacity of 8 make submits wait often.
         try (StokerRuntime rt = StokerRuntime.create()) {
             CompiledGraph<Long, Long> cg = tagChain(rt, "halves", 8);
-            CompletableFuture<?>[] callers = new CompletableFuture[2];
-            for (int c = 0; c < 2; c++) {
+            ExecutorService threads = Executors.newFixedThreadPool(3); // real threads (the common pool has 1 here)
+            CompletableFuture<?>[] callers = new CompletableFuture[3];
+            for (int c = 0; c < 3; c++) {
                 long base = c * 1_000_000L;
                 callers[c] = CompletableFuture.runAsync(() -> {
                     long[] tickets = new long[4];
@@ -129,9 +130,10 @@ class GraphConcurrentTest {
                             assertThat(cg.await(tickets[i], 10, TimeUnit.SECONDS)).isEqualTo(base + round * 4L + i);
                         }
                     }
-                });
+                }, threads);
             }
             CompletableFuture.allOf(callers).get(120, TimeUnit.SECONDS);
+            threads.shutdown();
         }
     }
 
@@ -148,17 +150,19 @@ class GraphConcurrentTest {
             InputNode<Integer> in2 = g2.input();
             // The second graph visits the shared actor after y: opposite order to the first.
             CompiledGraph<Integer, Integer> two = g2.compile(in2.to(y, Adder::add).to(shared, Adder::add));
+            ExecutorService threads = Executors.newFixedThreadPool(2); // real threads (the common pool has 1 here)
             CompletableFuture<Void> f1 = CompletableFuture.runAsync(() -> {
                 for (int i = 0; i < 20_000; i++) {
                     assertThat(one.execute(i).get()).isEqualTo(i + 101);
                 }
-            });
+            }, threads);
             CompletableFuture<Void> f2 = CompletableFuture.runAsync(() -> {
                 for (int i = 0; i < 20_000; i++) {
                     assertThat(two.execute(i).get()).isEqualTo(i + 1001);
                 }
-            });
+            }, threads);
             CompletableFuture.allOf(f1, f2).get(120, TimeUnit.SECONDS);
+            threads.shutdown();
             assertThat(shared.call(Adder::calls).join()).isEqualTo(40_000);
             one.close();
             assertThat(two.execute(5).get()).as("closing one graph leaves the other running").isEqualTo(1006);
