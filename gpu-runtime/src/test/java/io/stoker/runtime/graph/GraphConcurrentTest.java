@@ -110,29 +110,51 @@ class GraphConcurrentTest {
     }
 
     @Test
-    void shouldLetCallersKeepBatchesInFlightWithoutStarvingEachOther() throws Exception {
-        // Each caller submits a batch, then fetches its own results. Their executions interleave, so the oldest
-        // unfetched execution often belongs to another caller: capacity must count unfetched results, not sequence
-        // distance, or callers wait on each other. Three callers of 4 on a capacity of 8 make submits wait often.
+    void shouldLetBatchingCallersFetchInAnyOrderWithoutWaitingOnEachOther() throws Exception {
+        // Two callers each keep a batch of 4 in flight on a capacity of 8, then fetch their own results. Their
+        // executions interleave, so the oldest unfetched execution often belongs to the other caller: capacity must
+        // count unfetched results, not sequence distance, or each caller's submit waits on the other's fetch.
         try (StokerRuntime rt = StokerRuntime.create()) {
-            CompiledGraph<Long, Long> cg = tagChain(rt, "halves", 8);
-            ExecutorService threads = Executors.newFixedThreadPool(3); // real threads (the common pool has 1 here)
-            CompletableFuture<?>[] callers = new CompletableFuture[3];
-            for (int c = 0; c < 3; c++) {
-                long base = c * 1_000_000L;
-                callers[c] = CompletableFuture.runAsync(() -> {
-                    long[] tickets = new long[4];
-                    for (int round = 0; round < 5_000; round++) {
-                        for (int i = 0; i < 4; i++) {
-                            tickets[i] = cg.submit(base + round * 4L + i);
-                        }
-                        for (int i = 0; i < 4; i++) {
-                            assertThat(cg.await(tickets[i], 10, TimeUnit.SECONDS)).isEqualTo(base + round * 4L + i);
-                        }
+            CompiledGraph<Long, Long> cg = tagChain(rt, "batches", 8);
+            runCallers(2, caller -> {
+                long base = caller * 1_000_000L;
+                long[] tickets = new long[4];
+                for (int round = 0; round < 5_000; round++) {
+                    for (int i = 0; i < 4; i++) {
+                        tickets[i] = cg.submit(base + round * 4L + i);
                     }
-                }, threads);
+                    for (int i = 0; i < 4; i++) {
+                        assertThat(cg.await(tickets[i], 10, TimeUnit.SECONDS)).isEqualTo(base + round * 4L + i);
+                    }
+                }
+            });
+        }
+    }
+
+    @Test
+    void shouldHandOutSlotsFairlyWhenMoreCallersThanCapacityWait() throws Exception {
+        // Four callers, capacity 2: submits wait for a slot all the time, and slots come back from other threads.
+        try (StokerRuntime rt = StokerRuntime.create()) {
+            CompiledGraph<Long, Long> cg = tagChain(rt, "crowded", 2);
+            runCallers(4, caller -> {
+                for (long i = 0; i < 5_000; i++) {
+                    long v = caller * 1_000_000L + i;
+                    assertThat(cg.execute(v).get(10, TimeUnit.SECONDS)).isEqualTo(v);
+                }
+            });
+        }
+    }
+
+    private static void runCallers(int n, java.util.function.IntConsumer body) throws Exception {
+        ExecutorService threads = Executors.newFixedThreadPool(n);
+        try {
+            CompletableFuture<?>[] callers = new CompletableFuture[n];
+            for (int c = 0; c < n; c++) {
+                int caller = c;
+                callers[c] = CompletableFuture.runAsync(() -> body.accept(caller), threads);
             }
             CompletableFuture.allOf(callers).get(120, TimeUnit.SECONDS);
+        } finally {
             threads.shutdown();
         }
     }
