@@ -22,13 +22,12 @@ public enum IdleKind {
         return this == BACKOFF || this == PARK;
     }
 
-    /** @return the Agrona strategy for the non-parking phase of this kind */
+    /** @return the Agrona strategy a {@link #SPIN} or {@link #YIELD} waiter repeats; the parking kinds use none */
     public IdleStrategy newActivePhaseStrategy() {
         switch (this) {
             case SPIN:
                 return new BusySpinIdleStrategy();
             case YIELD:
-            case BACKOFF:
                 return YieldingIdleStrategy.INSTANCE;
             default:
                 return NoOpIdleStrategy.INSTANCE;
