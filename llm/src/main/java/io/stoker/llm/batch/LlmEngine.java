@@ -24,6 +24,9 @@ import java.util.concurrent.locks.LockSupport;
  * <p>Use {@link #start()} to run the loop on a dedicated daemon thread, or call {@link #step()} / {@link #runUntilIdle()}
  * from one thread yourself.
  *
+ * <p>Cancelling a returned future ({@code future.cancel(..)}) abandons the request: at its next step the engine drops
+ * it and frees its KV blocks.
+ *
  * <p>Thread-safety: {@link #submit} from any thread; {@link #step} from one thread at a time.
  */
 public final class LlmEngine implements AutoCloseable {
@@ -42,6 +45,7 @@ public final class LlmEngine implements AutoCloseable {
     private final SecureRandom seeds = new SecureRandom();
     private volatile Thread loopThread;
     private volatile boolean closed;
+    private volatile Throwable death;
     private long steps;
     private long tokensComputed;
 
@@ -80,9 +84,7 @@ public final class LlmEngine implements AutoCloseable {
      *                                  the context or the KV budget (the message says which and by how much)
      */
     public CompletableFuture<GenerationResult> submit(GenerationRequest req, TokenListener listener) {
-        if (closed) {
-            throw new IllegalStateException("engine is closed");
-        }
+        checkUsable();
         int[] ids = promptIds(req);
         if (ids.length == 0) {
             throw new IllegalArgumentException("prompt is empty; give at least one token");
@@ -147,8 +149,11 @@ public final class LlmEngine implements AutoCloseable {
     public int step() {
         Sequence in;
         while ((in = inbox.poll()) != null) {
-            scheduler.add(in);
+            if (!in.result.isDone()) {
+                scheduler.add(in);
+            }
         }
+        scheduler.removeAbandoned();
         if (!scheduler.hasWork()) {
             return 0;
         }
@@ -273,13 +278,57 @@ public final class LlmEngine implements AutoCloseable {
             int work;
             try {
                 work = step();
-            } catch (RuntimeException e) {
-                LOG.error("engine step failed", e);
-                work = 0;
+            } catch (Throwable e) {
+                die(e);
+                return;
             }
             if (work == 0) {
                 LockSupport.parkNanos(200_000);
             }
+        }
+    }
+
+    /**
+     * Marks the engine dead after its step loop threw (a bug, or an {@link Error} such as out of memory): every
+     * queued and running request fails at once with {@link EngineDeadException}, and later submits are refused, so
+     * no caller waits on an engine that will never step again. Build a new engine to continue.
+     */
+    private void die(Throwable cause) {
+        death = cause;
+        LOG.error("engine step loop died; failing every pending request", cause);
+        EngineDeadException e = new EngineDeadException("the LLM engine for " + model.location() + " died: " + cause,
+                cause);
+        failPending(e, e);
+    }
+
+    private void failPending(RuntimeException queued, RuntimeException running) {
+        Sequence s;
+        while ((s = inbox.poll()) != null) {
+            s.result.completeExceptionally(queued);
+        }
+        for (Sequence p : scheduler.drain()) {
+            p.result.completeExceptionally(running);
+        }
+    }
+
+    /** @return the error that killed the step loop, or null while the engine is alive */
+    public Throwable failure() {
+        return death;
+    }
+
+    /** @return true until the engine is closed or its step loop died */
+    public boolean isUsable() {
+        return !closed && death == null;
+    }
+
+    private void checkUsable() {
+        Throwable d = death;
+        if (d != null) {
+            throw new EngineDeadException("the LLM engine for " + model.location() + " died earlier (" + d
+                    + "); build a new engine", d);
+        }
+        if (closed) {
+            throw new IllegalStateException("engine is closed");
         }
     }
 
@@ -310,13 +359,8 @@ public final class LlmEngine implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
-        Sequence s;
-        while ((s = inbox.poll()) != null) {
-            s.result.completeExceptionally(new IllegalStateException("engine closed before the request ran"));
-        }
-        for (Sequence p : scheduler.drain()) {
-            p.result.completeExceptionally(new IllegalStateException("engine closed before the request finished"));
-        }
+        failPending(new IllegalStateException("engine closed before the request ran"),
+                new IllegalStateException("engine closed before the request finished"));
         executor.close();
     }
 }

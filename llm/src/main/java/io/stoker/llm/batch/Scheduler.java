@@ -83,6 +83,18 @@ final class Scheduler {
         return all;
     }
 
+    /** Drops waiting and running sequences whose future is already done (cancelled by the caller), freeing blocks. */
+    void removeAbandoned() {
+        waiting.removeIf(s -> s.result.isDone());
+        for (int i = running.size() - 1; i >= 0; i--) {
+            Sequence s = running.get(i);
+            if (s.result.isDone()) {
+                running.remove(i);
+                release(s);
+            }
+        }
+    }
+
     /** Frees a finished sequence's blocks. */
     void finish(Sequence s) {
         running.remove(s);
