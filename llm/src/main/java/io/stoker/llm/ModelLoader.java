@@ -3,6 +3,7 @@ package io.stoker.llm;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.stoker.llm.load.GgufFile;
+import io.stoker.llm.load.GgufNames;
 import io.stoker.llm.load.ModelFiles;
 import io.stoker.llm.load.ModelFormatException;
 import io.stoker.llm.load.SafetensorsFile;
@@ -26,8 +27,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -39,26 +38,6 @@ import java.util.stream.Stream;
 public final class ModelLoader {
     private static final Logger LOG = LoggerFactory.getLogger(ModelLoader.class);
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Pattern BLK = Pattern.compile("blk\\.(\\d+)\\.(.+)");
-    private static final Map<String, String> GGUF_LAYER = Map.ofEntries(
-            Map.entry("attn_norm.weight", "input_layernorm.weight"),
-            Map.entry("attn_q.weight", "self_attn.q_proj.weight"),
-            Map.entry("attn_q.bias", "self_attn.q_proj.bias"),
-            Map.entry("attn_k.weight", "self_attn.k_proj.weight"),
-            Map.entry("attn_k.bias", "self_attn.k_proj.bias"),
-            Map.entry("attn_v.weight", "self_attn.v_proj.weight"),
-            Map.entry("attn_v.bias", "self_attn.v_proj.bias"),
-            Map.entry("attn_output.weight", "self_attn.o_proj.weight"),
-            Map.entry("attn_output.bias", "self_attn.o_proj.bias"),
-            Map.entry("ffn_norm.weight", "post_attention_layernorm.weight"),
-            Map.entry("ffn_gate.weight", "mlp.gate_proj.weight"),
-            Map.entry("ffn_up.weight", "mlp.up_proj.weight"),
-            Map.entry("ffn_down.weight", "mlp.down_proj.weight"));
-    private static final Map<String, String> GGUF_GLOBAL = Map.of(
-            "token_embd.weight", "model.embed_tokens.weight",
-            "output_norm.weight", "model.norm.weight",
-            "output.weight", "lm_head.weight");
-
     private ModelLoader() {
     }
 
@@ -207,24 +186,17 @@ public final class ModelLoader {
         }
         Map<String, MappedTensor> tensors = new LinkedHashMap<>();
         Map<String, Path> origin = new LinkedHashMap<>();
-        Map<String, String> stored = new LinkedHashMap<>();
         for (Map.Entry<String, MappedTensor> e : g.tensors().entrySet()) {
-            String hf = hfName(e.getKey());
+            String hf = GgufNames.toHf(e.getKey());
             if (hf != null) {
                 tensors.put(hf, e.getValue());
                 origin.put(hf, file);
             }
         }
-        for (int l = 0; l < 4096; l++) {
-            for (Map.Entry<String, String> e : GGUF_LAYER.entrySet()) {
-                stored.put("model.layers." + l + "." + e.getValue(), "blk." + l + "." + e.getKey());
-            }
-            if (!g.tensors().containsKey("blk." + (l + 1) + ".attn_norm.weight") && l > 0) {
-                break;
-            }
-        }
-        GGUF_GLOBAL.forEach((k, v) -> stored.put(v, k));
-        TensorStore store = new TensorStore(tensors, origin, "GGUF file " + file, n -> stored.getOrDefault(n, n));
+        TensorStore store = new TensorStore(tensors, origin, "GGUF file " + file, n -> {
+            String stored = GgufNames.toGguf(n);
+            return stored != null ? stored : n;
+        });
         String pre = arch + ".";
         int hidden = g.requireNumber(pre + "embedding_length").intValue();
         int heads = g.requireNumber(pre + "attention.head_count").intValue();
@@ -267,19 +239,4 @@ public final class ModelLoader {
                 cfg.numHiddenLayers(), cfg.hiddenSize(), tensors.size(), store.totalBytes() >> 20);
         return new LoadedModel(location, "gguf", cfg, store, tok, tmpl, new LinkedHashSet<>(eos));
     }
-
-    /** @return the Hugging Face name of a GGUF tensor, or null for tensors the model does not read */
-    static String hfName(String gguf) {
-        String g = GGUF_GLOBAL.get(gguf);
-        if (g != null) {
-            return g;
-        }
-        Matcher m = BLK.matcher(gguf);
-        if (m.matches()) {
-            String rest = GGUF_LAYER.get(m.group(2));
-            return rest == null ? null : "model.layers." + m.group(1) + "." + rest;
-        }
-        return null;
-    }
-
 }

@@ -2,7 +2,7 @@ package io.stoker.llm;
 
 import io.stoker.llm.batch.EngineConfig;
 import io.stoker.llm.batch.LocalExecutor;
-import io.stoker.llm.load.RandomModelWriter.Spec;
+import io.stoker.llm.testkit.RandomModelWriter.Spec;
 import io.stoker.llm.model.ForwardBatch;
 import io.stoker.llm.tensor.DType;
 import org.junit.jupiter.params.ParameterizedTest;

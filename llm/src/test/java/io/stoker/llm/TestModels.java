@@ -1,7 +1,7 @@
 package io.stoker.llm;
 
-import io.stoker.llm.load.RandomModelWriter;
-import io.stoker.llm.load.RandomModelWriter.Spec;
+import io.stoker.llm.testkit.RandomModelWriter;
+import io.stoker.llm.testkit.RandomModelWriter.Spec;
 import io.stoker.llm.tensor.DType;
 
 import java.io.IOException;

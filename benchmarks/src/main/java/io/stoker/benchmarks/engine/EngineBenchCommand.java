@@ -1,7 +1,7 @@
 package io.stoker.benchmarks.engine;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.stoker.llm.load.RandomModelWriter;
+import io.stoker.llm.testkit.RandomModelWriter;
 import io.stoker.llm.tensor.DType;
 
 import java.io.BufferedReader;

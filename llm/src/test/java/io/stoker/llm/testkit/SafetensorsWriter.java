@@ -1,4 +1,4 @@
-package io.stoker.llm.load;
+package io.stoker.llm.testkit;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;

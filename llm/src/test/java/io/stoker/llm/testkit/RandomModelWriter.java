@@ -1,8 +1,9 @@
-package io.stoker.llm.load;
+package io.stoker.llm.testkit;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.stoker.llm.load.GgufNames;
 import io.stoker.llm.tensor.DType;
 
 import java.io.IOException;
@@ -221,7 +222,7 @@ public final class RandomModelWriter {
             } else if (llama && name.contains("self_attn.k_proj.")) {
                 val = permute(val, s.kvHeads(), shape);
             }
-            g.addTensor(ggufName(name), val, dtype, shape);
+            g.addTensor(GgufNames.toGguf(name), val, dtype, shape);
         }
         Files.createDirectories(file.toAbsolutePath().getParent());
         g.write(file);
@@ -247,33 +248,6 @@ public final class RandomModelWriter {
             }
         }
         return out;
-    }
-
-    static String ggufName(String hf) {
-        switch (hf) {
-            case "model.embed_tokens.weight":
-                return "token_embd.weight";
-            case "model.norm.weight":
-                return "output_norm.weight";
-            case "lm_head.weight":
-                return "output.weight";
-            default:
-                break;
-        }
-        String rest = hf.substring("model.layers.".length());
-        int dot = rest.indexOf('.');
-        String l = rest.substring(0, dot);
-        String t = rest.substring(dot + 1)
-                .replace("input_layernorm", "attn_norm")
-                .replace("self_attn.q_proj", "attn_q")
-                .replace("self_attn.k_proj", "attn_k")
-                .replace("self_attn.v_proj", "attn_v")
-                .replace("self_attn.o_proj", "attn_output")
-                .replace("post_attention_layernorm", "ffn_norm")
-                .replace("mlp.gate_proj", "ffn_gate")
-                .replace("mlp.up_proj", "ffn_up")
-                .replace("mlp.down_proj", "ffn_down");
-        return "blk." + l + "." + t;
     }
 
     // ------------------------------------------------------------------------------------------ tokenizer

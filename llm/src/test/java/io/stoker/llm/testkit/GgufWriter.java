@@ -1,4 +1,4 @@
-package io.stoker.llm.load;
+package io.stoker.llm.testkit;
 
 import io.stoker.llm.tensor.DType;
 import io.stoker.llm.tensor.Q8;
@@ -22,6 +22,14 @@ import java.util.Map;
  */
 public final class GgufWriter {
     private static final int ALIGN = 32;
+    private static final int MAGIC = 0x46554747; // "GGUF" little-endian
+    // GGUF metadata value types (gguf.h enum gguf_type)
+    private static final int T_UINT32 = 4;
+    private static final int T_INT32 = 5;
+    private static final int T_FLOAT32 = 6;
+    private static final int T_BOOL = 7;
+    private static final int T_STRING = 8;
+    private static final int T_ARRAY = 9;
 
     private final Map<String, Object[]> meta = new LinkedHashMap<>(); // key -> {type, value}
     private final List<String> names = new ArrayList<>();
@@ -30,42 +38,42 @@ public final class GgufWriter {
     private final List<float[]> values = new ArrayList<>();
 
     public GgufWriter putString(String key, String v) {
-        meta.put(key, new Object[]{GgufFile.T_STRING, v});
+        meta.put(key, new Object[]{T_STRING, v});
         return this;
     }
 
     public GgufWriter putU32(String key, long v) {
-        meta.put(key, new Object[]{GgufFile.T_UINT32, v});
+        meta.put(key, new Object[]{T_UINT32, v});
         return this;
     }
 
     public GgufWriter putI32(String key, int v) {
-        meta.put(key, new Object[]{GgufFile.T_INT32, v});
+        meta.put(key, new Object[]{T_INT32, v});
         return this;
     }
 
     public GgufWriter putF32(String key, float v) {
-        meta.put(key, new Object[]{GgufFile.T_FLOAT32, v});
+        meta.put(key, new Object[]{T_FLOAT32, v});
         return this;
     }
 
     public GgufWriter putBool(String key, boolean v) {
-        meta.put(key, new Object[]{GgufFile.T_BOOL, v});
+        meta.put(key, new Object[]{T_BOOL, v});
         return this;
     }
 
     public GgufWriter putStrings(String key, List<String> v) {
-        meta.put(key, new Object[]{GgufFile.T_ARRAY, GgufFile.T_STRING, v});
+        meta.put(key, new Object[]{T_ARRAY, T_STRING, v});
         return this;
     }
 
     public GgufWriter putI32s(String key, int[] v) {
-        meta.put(key, new Object[]{GgufFile.T_ARRAY, GgufFile.T_INT32, v});
+        meta.put(key, new Object[]{T_ARRAY, T_INT32, v});
         return this;
     }
 
     public GgufWriter putF32s(String key, float[] v) {
-        meta.put(key, new Object[]{GgufFile.T_ARRAY, GgufFile.T_FLOAT32, v});
+        meta.put(key, new Object[]{T_ARRAY, T_FLOAT32, v});
         return this;
     }
 
@@ -85,7 +93,7 @@ public final class GgufWriter {
     public void write(Path file) throws IOException {
         try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(file), 1 << 20)) {
             Out out = new Out(os);
-            out.i32(GgufFile.MAGIC);
+            out.i32(MAGIC);
             out.i32(3);
             out.i64(names.size());
             out.i64(meta.size());
@@ -94,17 +102,17 @@ public final class GgufWriter {
                 Object[] tv = e.getValue();
                 int type = (Integer) tv[0];
                 out.i32(type);
-                if (type == GgufFile.T_ARRAY) {
+                if (type == T_ARRAY) {
                     int et = (Integer) tv[1];
                     out.i32(et);
-                    if (et == GgufFile.T_STRING) {
+                    if (et == T_STRING) {
                         @SuppressWarnings("unchecked")
                         List<String> l = (List<String>) tv[2];
                         out.i64(l.size());
                         for (String s : l) {
                             out.str(s);
                         }
-                    } else if (et == GgufFile.T_INT32) {
+                    } else if (et == T_INT32) {
                         int[] a = (int[]) tv[2];
                         out.i64(a.length);
                         for (int x : a) {
@@ -165,19 +173,19 @@ public final class GgufWriter {
 
     private static void scalar(Out out, int type, Object v) throws IOException {
         switch (type) {
-            case GgufFile.T_STRING:
+            case T_STRING:
                 out.str((String) v);
                 break;
-            case GgufFile.T_UINT32:
+            case T_UINT32:
                 out.i32((int) (long) (Long) v);
                 break;
-            case GgufFile.T_INT32:
+            case T_INT32:
                 out.i32((Integer) v);
                 break;
-            case GgufFile.T_FLOAT32:
+            case T_FLOAT32:
                 out.i32(Float.floatToRawIntBits((Float) v));
                 break;
-            case GgufFile.T_BOOL:
+            case T_BOOL:
                 out.write((Boolean) v ? 1 : 0);
                 out.pos++;
                 break;
