@@ -29,14 +29,18 @@ public final class LocalExecutor implements ModelExecutor {
                     c.headDim()) + " bytes; raise it");
         }
         this.backend = new CpuBackend(cfg.threads());
-        this.cache = new KvCache(0, c.numHiddenLayers(), blocks, cfg.blockSize(), c.numKeyValueHeads(), c.headDim());
+        this.cache = backend.createKvCache(0, c.numHiddenLayers(), blocks, cfg.blockSize(), c.numKeyValueHeads(),
+                c.headDim(), io.stoker.llm.tensor.DType.F32);
         this.model = new LlamaModel(c, m.tensors(), backend, Partition.whole(c.numHiddenLayers()), null, cache,
                 cfg.maxBatchTokens());
     }
 
     @Override
     public float[] execute(ForwardBatch batch) {
-        return model.forward(batch, null);
+        io.stoker.llm.backend.Activation l = model.forward(batch, null);
+        float[] out = new float[batch.logitTokens().length * l.cols()];
+        backend.copyToHost(l, batch.logitTokens().length, out, 0);
+        return out;
     }
 
     @Override

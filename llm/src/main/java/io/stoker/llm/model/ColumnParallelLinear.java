@@ -1,5 +1,6 @@
 package io.stoker.llm.model;
 
+import io.stoker.llm.backend.Activation;
 import io.stoker.llm.backend.Backend;
 import io.stoker.llm.tensor.Tensor;
 import io.stoker.runtime.comm.Communicator;
@@ -14,7 +15,7 @@ import io.stoker.runtime.comm.Communicator;
  */
 public final class ColumnParallelLinear {
     private final Tensor weight;
-    private final float[] bias;
+    private final Tensor bias;
     private final int rowStart;
     private final int outLocal;
     private final int in;
@@ -22,12 +23,15 @@ public final class ColumnParallelLinear {
     private final int rank;
     private final int world;
     private final boolean gather;
+    private Activation part; // this rank's slice before gathering, grown on demand
 
     /**
-     * @param fullBias the whole bias vector or null; the rank keeps its slice
+     * @param weight a backend-prepared weight {@code [out, in]}
+     * @param bias   the backend-prepared whole bias vector, or null; the rank adds its slice
      */
-    public ColumnParallelLinear(Tensor weight, float[] fullBias, Partition p, Communicator comm, boolean gather) {
+    public ColumnParallelLinear(Tensor weight, Tensor bias, Partition p, Communicator comm, boolean gather) {
         this.weight = weight;
+        this.bias = bias;
         this.in = weight.cols();
         int out = weight.rows();
         this.world = p.worldSize();
@@ -38,12 +42,6 @@ public final class ColumnParallelLinear {
         }
         this.rowStart = p.sliceStart(out);
         this.outLocal = p.sliceLen(out);
-        if (fullBias != null) {
-            this.bias = new float[outLocal];
-            System.arraycopy(fullBias, rowStart, bias, 0, outLocal);
-        } else {
-            this.bias = null;
-        }
         this.comm = world > 1 ? comm : null;
         this.gather = gather;
         if (world > 1 && comm == null) {
@@ -61,32 +59,21 @@ public final class ColumnParallelLinear {
     }
 
     /** {@code y[t][0..outFeatures)} for {@code n} tokens of {@code x[t][0..in)}. */
-    public void forward(Backend be, float[] x, int n, float[] y) {
+    public void forward(Backend be, Activation x, int n, Activation y) {
         if (!gather || world == 1) {
-            be.matmul(weight, rowStart, outLocal, 0, in, x, in, n, y, outLocal);
-            addBias(y, n, outLocal);
+            be.matmul(weight, rowStart, 0, x, n, y);
+            if (bias != null) {
+                be.addBias(y, bias, rowStart, n);
+            }
             return;
         }
-        float[] part = new float[n * outLocal];
-        be.matmul(weight, rowStart, outLocal, 0, in, x, in, n, part, outLocal);
-        addBias(part, n, outLocal);
-        float[] all = (float[]) comm.allgather(rank, part); // [world][n][outLocal]
-        int out = outLocal * world;
-        for (int r = 0; r < world; r++) {
-            for (int t = 0; t < n; t++) {
-                System.arraycopy(all, (r * n + t) * outLocal, y, t * out + r * outLocal, outLocal);
-            }
+        if (part == null || part.maxRows() < n) {
+            part = be.allocate(weight.name() + "#rank" + rank, Math.max(n, y.maxRows()), outLocal);
         }
-    }
-
-    private void addBias(float[] y, int n, int width) {
-        if (bias == null) {
-            return;
+        be.matmul(weight, rowStart, 0, x, n, part);
+        if (bias != null) {
+            be.addBias(part, bias, rowStart, n);
         }
-        for (int t = 0; t < n; t++) {
-            for (int i = 0; i < width; i++) {
-                y[t * width + i] += bias[i];
-            }
-        }
+        be.allGatherColumns(comm, rank, world, part, n, y);
     }
 }

@@ -1,9 +1,9 @@
 package io.stoker.llm.model;
 
+import io.stoker.llm.backend.Activation;
 import io.stoker.llm.backend.Backend;
 import io.stoker.llm.tensor.Tensor;
 import io.stoker.runtime.comm.Communicator;
-import io.stoker.runtime.comm.ReduceOp;
 
 /**
  * {@code y = x W^T + b} with W's input columns split across tensor-parallel ranks: rank r multiplies its slice
@@ -14,15 +14,19 @@ import io.stoker.runtime.comm.ReduceOp;
  */
 public final class RowParallelLinear {
     private final Tensor weight;
-    private final float[] bias;
+    private final Tensor bias;
     private final int out;
     private final int colStart;
     private final int inLocal;
     private final Communicator comm;
     private final int rank;
-    private final float[][] reduceBuffers = new float[64][]; // by token count; collectives need exact lengths
 
-    public RowParallelLinear(Tensor weight, float[] bias, Partition p, Communicator comm, int blockSize) {
+    /**
+     * @param weight    a backend-prepared weight {@code [out, in]}
+     * @param bias      a backend-prepared bias {@code [out]}, or null
+     * @param blockSize the weight's quantization block: each rank's slice must hold whole blocks
+     */
+    public RowParallelLinear(Tensor weight, Tensor bias, Partition p, Communicator comm, int blockSize) {
         this.weight = weight;
         this.bias = bias;
         this.out = weight.rows();
@@ -50,27 +54,13 @@ public final class RowParallelLinear {
     }
 
     /** {@code y[t][0..out)} for {@code n} tokens of this rank's input slice {@code x[t][0..inLocal)}. */
-    public void forward(Backend be, float[] x, int n, float[] y) {
-        be.matmul(weight, 0, out, colStart, inLocal, x, inLocal, n, y, out);
+    public void forward(Backend be, Activation x, int n, Activation y) {
+        be.matmul(weight, 0, colStart, x, n, y);
         if (comm != null) {
-            int len = n * out;
-            float[] buf = n < reduceBuffers.length ? reduceBuffers[n] : null;
-            if (buf == null) {
-                buf = new float[len];
-                if (n < reduceBuffers.length) {
-                    reduceBuffers[n] = buf;
-                }
-            }
-            System.arraycopy(y, 0, buf, 0, len);
-            comm.allreduceInPlace(rank, buf, ReduceOp.SUM);
-            System.arraycopy(buf, 0, y, 0, len);
+            be.allReduceSum(comm, rank, y, n);
         }
         if (bias != null) {
-            for (int t = 0; t < n; t++) {
-                for (int i = 0; i < out; i++) {
-                    y[t * out + i] += bias[i];
-                }
-            }
+            be.addBias(y, bias, 0, n);
         }
     }
 }

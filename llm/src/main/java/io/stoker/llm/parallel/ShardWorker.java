@@ -9,7 +9,6 @@ import io.stoker.llm.model.llama.LlamaConfig;
 import io.stoker.llm.model.llama.LlamaModel;
 import io.stoker.runtime.comm.Communicator;
 
-import java.util.Arrays;
 
 /**
  * Actor state that runs one {@link Partition} of a model: a tensor-parallel shard, a pipeline stage, or both.
@@ -38,8 +37,8 @@ public final class ShardWorker implements AutoCloseable {
         Partition p = in.partition();
         int kvHeads = c.numKeyValueHeads() / p.worldSize();
         backend = new CpuBackend(in.threads());
-        KvCache cache = new KvCache(p.firstLayer(), p.endLayer() - p.firstLayer(), in.numBlocks(), in.blockSize(),
-                kvHeads, c.headDim());
+        KvCache cache = backend.createKvCache(p.firstLayer(), p.endLayer() - p.firstLayer(), in.numBlocks(),
+                in.blockSize(), kvHeads, c.headDim(), io.stoker.llm.tensor.DType.F32);
         model = new LlamaModel(c, in.model().tensors(), backend, p, in.comm(), cache, in.maxTokens());
         vocab = c.vocabSize();
         return Boolean.TRUE;
@@ -47,26 +46,28 @@ public final class ShardWorker implements AutoCloseable {
 
     /** The whole stack (tensor-parallel shard): logits {@code (logit tokens, vocab)}, a copy. */
     public float[] logits(ForwardBatch b) {
-        float[] l = model.forward(b, null);
-        return Arrays.copyOf(l, b.logitTokens().length * vocab);
+        return host(model.forward(b, null), b.logitTokens().length);
     }
 
     /** First pipeline stage: embeds and runs its layers. */
     public StageActivations first(ForwardBatch b) {
-        float[] h = model.forward(b, null);
-        return new StageActivations(b, Arrays.copyOf(h, b.numTokens() * model.config().hiddenSize()));
+        return new StageActivations(b, host(model.forward(b, null), b.numTokens()));
     }
 
     /** A middle pipeline stage. */
     public StageActivations middle(StageActivations in) {
-        float[] h = model.forward(in.batch(), in.hidden());
-        return new StageActivations(in.batch(), Arrays.copyOf(h, in.batch().numTokens() * model.config().hiddenSize()));
+        return new StageActivations(in.batch(), host(model.forward(in.batch(), in.hidden()), in.batch().numTokens()));
     }
 
     /** Last pipeline stage: its layers, the final norm and the LM head. */
     public float[] last(StageActivations in) {
-        float[] l = model.forward(in.batch(), in.hidden());
-        return Arrays.copyOf(l, in.batch().logitTokens().length * vocab);
+        return host(model.forward(in.batch(), in.hidden()), in.batch().logitTokens().length);
+    }
+
+    private float[] host(io.stoker.llm.backend.Activation a, int rows) {
+        float[] out = new float[rows * a.cols()];
+        backend.copyToHost(a, rows, out, 0);
+        return out;
     }
 
     @Override

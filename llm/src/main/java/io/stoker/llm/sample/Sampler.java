@@ -1,45 +1,70 @@
 package io.stoker.llm.sample;
 
 import java.util.Arrays;
-import java.util.SplittableRandom;
 
 /**
- * Picks tokens for one request from its logits rows, with its own random stream, so the choice depends only on
- * the request (its logits, history, params and seed), never on other requests in the batch.
+ * Picks tokens for one request from its logits rows: the reference algorithm of sampling, run by the CPU backend per
+ * row. The choice depends only on the request (its logits, history, params, seed and how many tokens it has drawn),
+ * never on other requests in the batch. Draw {@code k} (the request's {@code k}-th output token) uses
+ * {@link SplitMix64#uniform}{@code (seed, k)}.
  *
- * <p>Thread-safety: used by the engine thread only.
+ * <p>Candidates are ordered canonically (probability descending, then id ascending) before top-p, min-p and the draw,
+ * so the result does not depend on how a sort breaks ties.
+ *
+ * <p>Thread-safety: one thread at a time.
  */
 public final class Sampler {
     private final SamplingParams params;
     private final int vocab;
-    private final SplittableRandom random;
-    private final int[] outputCounts;
-    private final boolean[] seen; // prompt or output (for the repetition penalty)
+    private final long seed;
+    private final boolean penalties;
+    private final int[] outputCounts; // null without penalties
+    private final boolean[] seen;     // prompt or output (for the repetition penalty); null without penalties
+    private long drawn;               // output tokens so far
     private float[] work = new float[0];
     private long[] order = new long[0];
     private int[] cand = new int[0];
 
-    public Sampler(SamplingParams params, int vocab, long seed, int[] prompt) {
+    /**
+     * @param tokens    prompt then any output already generated (a recomputed request)
+     * @param promptLen how many of {@code tokens} are prompt
+     */
+    public Sampler(SamplingParams params, int vocab, long seed, int[] tokens, int promptLen) {
         this.params = params;
         this.vocab = vocab;
-        this.random = new SplittableRandom(seed);
-        this.outputCounts = new int[vocab];
-        this.seen = new boolean[vocab];
-        for (int t : prompt) {
-            if (t >= 0 && t < vocab) {
+        this.seed = seed;
+        this.penalties = params.repetitionPenalty() != 1 || params.presencePenalty() != 0
+                || params.frequencyPenalty() != 0;
+        this.outputCounts = penalties ? new int[vocab] : null;
+        this.seen = penalties ? new boolean[vocab] : null;
+        for (int i = 0; i < tokens.length; i++) {
+            int t = tokens[i];
+            if (penalties && t >= 0 && t < vocab) {
                 seen[t] = true;
+                if (i >= promptLen) {
+                    outputCounts[t]++;
+                }
             }
         }
+        this.drawn = Math.max(0, tokens.length - promptLen);
+    }
+
+    /** A sampler for a fresh request (prompt only). */
+    public Sampler(SamplingParams params, int vocab, long seed, int[] prompt) {
+        this(params, vocab, seed, prompt, prompt.length);
     }
 
     public SamplingParams params() {
         return params;
     }
 
-    /** Records a generated token (penalties count it). */
+    /** Records a generated token (penalties count it; the next draw index advances). */
     public void accept(int token) {
-        outputCounts[token]++;
-        seen[token] = true;
+        if (penalties) {
+            outputCounts[token]++;
+            seen[token] = true;
+        }
+        drawn++;
     }
 
     /** Picks the next token from {@code logits[off .. off + vocab)} (not modified). */
@@ -50,7 +75,7 @@ public final class Sampler {
         }
         float[] l = work;
         System.arraycopy(logits, off, l, 0, vocab);
-        if (p.repetitionPenalty() != 1 || p.presencePenalty() != 0 || p.frequencyPenalty() != 0) {
+        if (penalties) {
             float rp = (float) p.repetitionPenalty();
             for (int i = 0; i < vocab; i++) {
                 if (seen[i] && rp != 1f) {
@@ -71,12 +96,10 @@ public final class Sampler {
             l[i] *= invT;
             max = Math.max(max, l[i]);
         }
-        // candidates in a canonical order: by probability descending, then id ascending
         if (cand.length < vocab) {
             cand = new int[vocab];
             order = new long[vocab];
         }
-        int n;
         double kth = Double.NEGATIVE_INFINITY;
         if (p.topK() > 0 && p.topK() < vocab) {
             kth = kthLargest(l, vocab, p.topK());
@@ -91,7 +114,7 @@ public final class Sampler {
             }
             sum += l[i];
         }
-        n = 0;
+        int n = 0;
         for (int i = 0; i < vocab; i++) {
             if (l[i] > 0) {
                 order[n++] = ((long) (Integer.MAX_VALUE - Float.floatToRawIntBits(l[i])) << 32) | i;
@@ -127,7 +150,7 @@ public final class Sampler {
         for (int i = 0; i < n; i++) {
             total += l[cand[i]];
         }
-        double u = random.nextDouble() * total;
+        double u = SplitMix64.uniform(seed, drawn) * total;
         double acc = 0;
         for (int i = 0; i < n; i++) {
             acc += l[cand[i]];
@@ -140,6 +163,11 @@ public final class Sampler {
 
     /** The top {@code k} logprobs of the raw logits and the logprob of {@code token}. */
     public TokenLogprobs logprobs(float[] logits, int off, int token, int k) {
+        return logprobs(logits, off, vocab, token, k);
+    }
+
+    /** The top {@code k} logprobs of {@code logits[off .. off + vocab)} and the logprob of {@code token}. */
+    public static TokenLogprobs logprobs(float[] logits, int off, int vocab, int token, int k) {
         double max = Double.NEGATIVE_INFINITY;
         for (int i = 0; i < vocab; i++) {
             max = Math.max(max, logits[off + i]);

@@ -8,5 +8,6 @@ package io.stoker.llm.sample;
  * @param topTokens      the most likely tokens, best first (ties: lower id first)
  * @param topLogprobs    their logprobs
  */
-public record TokenLogprobs(int token, float logprob, int[] topTokens, float[] topLogprobs) {
+public record TokenLogprobs(int token, float logprob, int[] topTokens, float[] topLogprobs)
+        implements java.io.Serializable {
 }

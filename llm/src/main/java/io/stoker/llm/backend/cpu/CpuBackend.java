@@ -1,79 +1,30 @@
 package io.stoker.llm.backend.cpu;
 
+import io.stoker.llm.backend.Activation;
 import io.stoker.llm.backend.Backend;
+import io.stoker.llm.backend.TokenSampler;
 import io.stoker.llm.kv.KvCache;
+import io.stoker.llm.model.ForwardBatch;
 import io.stoker.llm.tensor.DType;
 import io.stoker.llm.tensor.MappedTensor;
 import io.stoker.llm.tensor.Tensor;
+import io.stoker.runtime.comm.Communicator;
+import io.stoker.runtime.comm.ReduceOp;
+
+import java.util.HashMap;
+import java.util.Map;
 
 /**
- * CPU backend: memory-mapped weights, a {@link WorkerPool}, and Vector API kernels ({@link CpuKernels}).
- *
- * <p>A matrix product runs over tiles of {@value #TILE} weight rows. Each tile is bulk-copied from the mapped file
- * into the worker's scratch (heap arrays vectorize well on Java 17; mapped buffers do not), F16/BF16 are widened to
- * F32 there, Q8_0 blocks keep their int8 values (widened once per tile when several tokens share it). The scratch
- * fits in L1/L2, so each weight byte is read from memory once per call however many tokens there are.
+ * CPU backend: memory-mapped weights, heap activations, a {@link WorkerPool}, and Vector API kernels
+ * ({@link CpuKernels}, {@link CpuMatmul}, {@link CpuAttention}). Element-wise ops are plain Java loops; they are the
+ * scalar reference a device backend is held to.
  *
  * <p>Thread-safety: one thread calls it at a time; the pool's threads run the kernels.
  */
 public final class CpuBackend implements Backend {
-    static final int TILE = 8; // 8 rows of 576 f32 = 18 KiB: the tile stays in L1 (16 and 32 measured slower)
-
     private final WorkerPool pool;
     private final Scratch[] scratch;
-
-    /** Per-thread buffers, grown on demand. */
-    static final class Scratch {
-        float[] tileF = new float[0];
-        short[] tileS = new short[0];
-        byte[] tileB = new byte[0];
-        float[] scales = new float[0];
-        float[] lanes = new float[CpuKernels.LANES];
-        float[] scores = new float[0];
-        float[] acc = new float[0];
-
-        float[] tileF(int n) {
-            if (tileF.length < n) {
-                tileF = new float[n];
-            }
-            return tileF;
-        }
-
-        short[] tileS(int n) {
-            if (tileS.length < n) {
-                tileS = new short[n];
-            }
-            return tileS;
-        }
-
-        byte[] tileB(int n) {
-            if (tileB.length < n) {
-                tileB = new byte[n];
-            }
-            return tileB;
-        }
-
-        float[] scales(int n) {
-            if (scales.length < n) {
-                scales = new float[n];
-            }
-            return scales;
-        }
-
-        float[] scores(int n) {
-            if (scores.length < n) {
-                scores = new float[Math.max(n, 256)];
-            }
-            return scores;
-        }
-
-        float[] acc(int n) {
-            if (acc.length < n) {
-                acc = new float[n];
-            }
-            return acc;
-        }
-    }
+    private final Map<Integer, float[]> reduceBuffers = new HashMap<>(); // by length; collectives need exact lengths
 
     public CpuBackend(int threads) {
         this.pool = new WorkerPool(threads, "stoker-cpu");
@@ -89,124 +40,286 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
     public int threads() {
         return pool.threads();
     }
 
+    // ------------------------------------------------------------------------------------------ memory
+
     @Override
-    public void matmul(Tensor tensor, int row0, int nRows, int col0, int nCols, float[] x, int xStride, int nTok,
-                       float[] y, int yStride) {
-        MappedTensor w = (MappedTensor) tensor;
-        if (row0 < 0 || row0 + nRows > w.rows() || col0 < 0 || col0 + nCols > w.cols()) {
-            throw new IllegalArgumentException("matmul on '" + w.name() + "' rows [" + row0 + ", " + (row0 + nRows)
-                    + ") cols [" + col0 + ", " + (col0 + nCols) + ") outside " + w.rows() + "x" + w.cols());
-        }
-        int tiles = (nRows + TILE - 1) / TILE;
-        DType dt = w.dtype();
-        boolean fullRows = col0 == 0 && nCols == w.cols();
-        pool.parallelFor(tiles, (tile, worker) -> {
-            Scratch s = scratch[worker];
-            int r0 = tile * TILE;
-            int nr = Math.min(TILE, nRows - r0);
-            switch (dt) {
-                case F32: {
-                    float[] t = s.tileF(nr * nCols);
-                    if (fullRows) {
-                        w.getRowsF32(row0 + r0, nr, t, 0);
-                    } else {
-                        for (int r = 0; r < nr; r++) {
-                            w.getF32(row0 + r0 + r, col0, t, r * nCols, nCols);
-                        }
-                    }
-                    CpuKernels.f32Tile(t, nr, nCols, x, xStride, nTok, y, yStride, r0, s.lanes);
-                    break;
-                }
-                case F16:
-                case BF16: {
-                    short[] h = s.tileS(nr * nCols);
-                    float[] t = s.tileF(nr * nCols);
-                    if (fullRows) {
-                        w.getRowsU16(row0 + r0, nr, h, 0);
-                    } else {
-                        for (int r = 0; r < nr; r++) {
-                            w.getU16(row0 + r0 + r, col0, h, r * nCols, nCols);
-                        }
-                    }
-                    if (dt == DType.F16) {
-                        CpuKernels.f16ToF32(h, t, nr * nCols);
-                    } else {
-                        CpuKernels.bf16ToF32(h, t, nr * nCols);
-                    }
-                    CpuKernels.f32Tile(t, nr, nCols, x, xStride, nTok, y, yStride, r0, s.lanes);
-                    break;
-                }
-                case Q8_0: {
-                    int rowBytes = (int) DType.Q8_0.bytesFor(nCols);
-                    byte[] b = s.tileB(nr * rowBytes);
-                    if (fullRows) {
-                        w.getRowsBytes(row0 + r0, nr, b, 0);
-                    } else {
-                        for (int r = 0; r < nr; r++) {
-                            w.getBytes(row0 + r0 + r, col0, b, r * rowBytes, nCols);
-                        }
-                    }
-                    if (nTok == 1) {
-                        CpuKernels.q8TileOneToken(b, nr, nCols, x, y, r0, s.lanes);
-                    } else {
-                        float[] q = s.tileF(nr * nCols);
-                        float[] d = s.scales(nr * nCols / 32);
-                        CpuKernels.q8Widen(b, nr * nCols, q, d);
-                        CpuKernels.q8Tile(q, d, nr, nCols, x, xStride, nTok, y, yStride, r0, s.lanes);
-                    }
-                    break;
-                }
-                default:
-                    throw new IllegalStateException("unsupported dtype " + dt);
-            }
-        });
+    public Activation allocate(String name, int maxRows, int cols) {
+        return new CpuActivation(name, maxRows, cols);
     }
 
     @Override
-    public void embed(Tensor table, int[] tokens, int nTok, float[] out) {
-        MappedTensor t = (MappedTensor) table;
+    public Tensor prepare(Tensor weight) {
+        if (weight instanceof CpuVector) {
+            return weight;
+        }
+        MappedTensor m = mapped(weight);
+        if (m.rows() == 1) {
+            return new CpuVector(m.name(), m.shape(), m.toFloatArray());
+        }
+        return m;
+    }
+
+    @Override
+    public KvCache createKvCache(int firstLayer, int layers, int numBlocks, int blockSize, int kvHeads, int headDim,
+                                 DType dtype) {
+        return new CpuKvCache(firstLayer, layers, numBlocks, blockSize, kvHeads, headDim, dtype);
+    }
+
+    @Override
+    public TokenSampler createSampler(int vocab, int slots) {
+        return new CpuSampler(pool, vocab, slots);
+    }
+
+    @Override
+    public void copyToHost(Activation a, int rows, float[] dst, int off) {
+        CpuActivation c = act(a, rows);
+        System.arraycopy(c.data, 0, dst, off, rows * c.cols);
+    }
+
+    @Override
+    public void copyFromHost(float[] src, int off, int rows, Activation a) {
+        CpuActivation c = act(a, rows);
+        System.arraycopy(src, off, c.data, 0, rows * c.cols);
+    }
+
+    // ------------------------------------------------------------------------------------------ ops
+
+    @Override
+    public void embed(Tensor table, ForwardBatch b, Activation out) {
+        MappedTensor t = mapped(table);
+        CpuActivation o = act(out, b.numTokens());
         int dim = t.cols();
-        for (int i = 0; i < nTok; i++) {
-            int id = tokens[i];
+        checkCols(o, dim, "embed");
+        for (int i = 0; i < b.numTokens(); i++) {
+            int id = b.tokens()[i];
             if (id < 0 || id >= t.rows()) {
                 throw new IllegalArgumentException("token id " + id + " is outside the vocabulary [0, " + t.rows()
                         + ") of '" + t.name() + "'");
             }
-            t.dequantizeRow(id, out, i * dim);
+            t.dequantizeRow(id, o.data, i * dim);
         }
     }
 
     @Override
-    public void attention(float[] q, int nTok, int nHeads, int headDim, int[] positions, int[] tokenSeq,
-                          int[][] blockTables, KvCache cache, int layer, int window, float[] out) {
-        int kvHeads = cache.kvHeads();
-        int group = nHeads / kvHeads;
-        int qStride = nHeads * headDim;
-        float scale = (float) (1.0 / Math.sqrt(headDim));
-        float[] keys = cache.keys(layer);
-        float[] values = cache.values(layer);
-        int bs = cache.blockSize();
-        pool.parallelFor(nTok * nHeads, (job, worker) -> {
-            int t = job / nHeads;
-            int h = job % nHeads;
-            int kvh = h / group;
-            int pos = positions[t];
-            int start = window > 0 ? Math.max(0, pos - window + 1) : 0;
-            Scratch s = scratch[worker];
-            float[] sc = s.scores(pos + 1);
-            int[] table = blockTables[tokenSeq[t]];
-            int qo = t * qStride + h * headDim;
-            CpuKernels.attendOne(q, qo, headDim, keys, values, table, bs, kvHeads, kvh, start, pos, scale, sc,
-                    out, qo, s.lanes, s.acc(headDim));
-        });
+    public void rmsNorm(Activation x, Tensor weight, double eps, int n, Activation out) {
+        CpuActivation xa = act(x, n);
+        CpuActivation oa = act(out, n);
+        float[] w = vector(weight);
+        int dim = xa.cols;
+        checkCols(oa, dim, "rmsNorm");
+        checkLen(w, dim, weight);
+        float[] xs = xa.data;
+        float[] os = oa.data;
+        for (int t = 0; t < n; t++) {
+            int o = t * dim;
+            double ss = 0;
+            for (int i = 0; i < dim; i++) {
+                ss += (double) xs[o + i] * xs[o + i];
+            }
+            float inv = (float) (1.0 / Math.sqrt(ss / dim + eps));
+            for (int i = 0; i < dim; i++) {
+                os[o + i] = w[i] * (xs[o + i] * inv);
+            }
+        }
+    }
+
+    @Override
+    public void matmul(Tensor w, int row0, int col0, Activation x, int n, Activation y) {
+        CpuActivation xa = act(x, n);
+        CpuActivation ya = act(y, n);
+        CpuMatmul.run(pool, scratch, mapped(w), row0, ya.cols, col0, xa.cols, xa.data, xa.cols, n, ya.data, ya.cols);
+    }
+
+    @Override
+    public void addBias(Activation y, Tensor bias, int offset, int n) {
+        CpuActivation ya = act(y, n);
+        float[] b = vector(bias);
+        int w = ya.cols;
+        if (offset < 0 || offset + w > b.length) {
+            throw new IllegalArgumentException("bias '" + bias.name() + "' of " + b.length + " has no columns ["
+                    + offset + ", " + (offset + w) + ")");
+        }
+        for (int t = 0; t < n; t++) {
+            for (int i = 0; i < w; i++) {
+                ya.data[t * w + i] += b[offset + i];
+            }
+        }
+    }
+
+    @Override
+    public void ropeCache(ForwardBatch b, double[] invFreq, Activation cosSin) {
+        int n = b.numTokens();
+        CpuActivation cs = act(cosSin, n);
+        int half = invFreq.length;
+        checkCols(cs, 2 * half, "ropeCache");
+        for (int t = 0; t < n; t++) {
+            int o = t * 2 * half;
+            for (int i = 0; i < half; i++) {
+                double angle = b.positions()[t] * invFreq[i];
+                cs.data[o + i] = (float) Math.cos(angle);
+                cs.data[o + half + i] = (float) Math.sin(angle);
+            }
+        }
+    }
+
+    @Override
+    public void rope(Activation x, int n, int heads, int headDim, Activation cosSin, boolean interleaved) {
+        CpuActivation xa = act(x, n);
+        CpuActivation cs = act(cosSin, n);
+        checkCols(xa, heads * headDim, "rope");
+        checkCols(cs, headDim, "rope tables");
+        int half = headDim / 2;
+        float[] v = xa.data;
+        for (int t = 0; t < n; t++) {
+            int c0 = t * headDim;
+            for (int h = 0; h < heads; h++) {
+                int o = (t * heads + h) * headDim;
+                for (int i = 0; i < half; i++) {
+                    float c = cs.data[c0 + i];
+                    float sn = cs.data[c0 + half + i];
+                    int i0 = interleaved ? o + 2 * i : o + i;
+                    int i1 = interleaved ? i0 + 1 : i0 + half;
+                    float x0 = v[i0];
+                    float x1 = v[i1];
+                    v[i0] = x0 * c - x1 * sn;
+                    v[i1] = x1 * c + x0 * sn;
+                }
+            }
+        }
+    }
+
+    @Override
+    public void kvWrite(KvCache cache, int layer, Activation k, Activation v, ForwardBatch b) {
+        CpuKvCache c = kv(cache);
+        CpuActivation ka = act(k, b.numTokens());
+        CpuActivation va = act(v, b.numTokens());
+        int kvDim = c.kvHeads() * c.headDim();
+        checkCols(ka, kvDim, "kvWrite keys");
+        checkCols(va, kvDim, "kvWrite values");
+        CpuAttention.write(c, layer, ka.data, va.data, kvDim, b);
+    }
+
+    @Override
+    public void attention(Activation q, int heads, KvCache cache, int layer, int window, ForwardBatch b,
+                          Activation out) {
+        CpuKvCache c = kv(cache);
+        CpuActivation qa = act(q, b.numTokens());
+        CpuActivation oa = act(out, b.numTokens());
+        if (heads % c.kvHeads() != 0) {
+            throw new IllegalArgumentException(heads + " query heads do not group over " + c.kvHeads() + " KV heads");
+        }
+        checkCols(qa, heads * c.headDim(), "attention queries");
+        checkCols(oa, heads * c.headDim(), "attention output");
+        CpuAttention.attend(pool, scratch, qa.data, heads, c, layer, window, b, oa.data);
+    }
+
+    @Override
+    public void add(Activation x, Activation y, int n) {
+        CpuActivation xa = act(x, n);
+        CpuActivation ya = act(y, n);
+        checkCols(ya, xa.cols, "add");
+        int len = n * xa.cols;
+        for (int i = 0; i < len; i++) {
+            xa.data[i] += ya.data[i];
+        }
+    }
+
+    @Override
+    public void siluMul(Activation gate, Activation up, int n) {
+        CpuActivation g = act(gate, n);
+        CpuActivation u = act(up, n);
+        checkCols(u, g.cols, "siluMul");
+        int len = n * g.cols;
+        for (int i = 0; i < len; i++) {
+            float x = g.data[i];
+            g.data[i] = (float) (x / (1.0 + Math.exp(-x))) * u.data[i];
+        }
+    }
+
+    @Override
+    public void gatherRows(Activation src, int[] rows, int m, Activation dst) {
+        CpuActivation s = (CpuActivation) src;
+        CpuActivation d = act(dst, m);
+        checkCols(d, s.cols, "gatherRows");
+        for (int i = 0; i < m; i++) {
+            if (rows[i] < 0 || rows[i] >= s.maxRows) {
+                throw new IllegalArgumentException("row " + rows[i] + " is outside '" + s.name + "'");
+            }
+            System.arraycopy(s.data, rows[i] * s.cols, d.data, i * s.cols, s.cols);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ collectives
+
+    @Override
+    public void allReduceSum(Communicator comm, int rank, Activation x, int n) {
+        CpuActivation xa = act(x, n);
+        int len = n * xa.cols;
+        float[] buf = reduceBuffers.computeIfAbsent(len, float[]::new);
+        System.arraycopy(xa.data, 0, buf, 0, len);
+        comm.allreduceInPlace(rank, buf, ReduceOp.SUM);
+        System.arraycopy(buf, 0, xa.data, 0, len);
     }
 
     @Override
     public void close() {
         pool.close();
+    }
+
+    // ------------------------------------------------------------------------------------------ helpers
+
+    private static CpuActivation act(Activation a, int rows) {
+        if (!(a instanceof CpuActivation)) {
+            throw new IllegalArgumentException("activation " + a + " does not belong to the CPU backend");
+        }
+        CpuActivation c = (CpuActivation) a;
+        if (rows > c.maxRows) {
+            throw new IllegalArgumentException(rows + " rows exceed activation '" + c.name + "' of " + c.maxRows);
+        }
+        return c;
+    }
+
+    private static MappedTensor mapped(Tensor t) {
+        if (!(t instanceof MappedTensor)) {
+            throw new IllegalArgumentException("tensor '" + t.name() + "' is not a mapped tensor the CPU backend reads");
+        }
+        return (MappedTensor) t;
+    }
+
+    private static float[] vector(Tensor t) {
+        if (t instanceof CpuVector) {
+            return ((CpuVector) t).data;
+        }
+        return mapped(t).toFloatArray();
+    }
+
+    private static CpuKvCache kv(KvCache c) {
+        if (!(c instanceof CpuKvCache)) {
+            throw new IllegalArgumentException("KV cache " + c + " does not belong to the CPU backend");
+        }
+        return (CpuKvCache) c;
+    }
+
+    private static void checkCols(CpuActivation a, int cols, String op) {
+        if (a.cols != cols) {
+            throw new IllegalArgumentException(op + ": activation '" + a.name + "' has " + a.cols + " columns, "
+                    + cols + " expected");
+        }
+    }
+
+    private static void checkLen(float[] w, int n, Tensor t) {
+        if (w.length != n) {
+            throw new IllegalArgumentException("weight '" + t.name() + "' has " + w.length + " values, " + n
+                    + " expected");
+        }
     }
 }

@@ -384,4 +384,60 @@ final class CpuKernels {
         }
         System.arraycopy(acc, 0, out, oo, hd);
     }
+
+    /** binary16 bits to float, all 65536 values (exact; see {@link Float16#toFloat}). */
+    private static final float[] F16_TABLE = new float[1 << 16];
+
+    static {
+        for (int i = 0; i < F16_TABLE.length; i++) {
+            F16_TABLE[i] = Float16.toFloat((short) i);
+        }
+    }
+
+    /** Widens {@code n} binary16 values from {@code h[ho ..]} into {@code out[0 .. n)}. */
+    static void widenF16(short[] h, int ho, float[] out, int n) {
+        for (int i = 0; i < n; i++) {
+            out[i] = F16_TABLE[h[ho + i] & 0xffff];
+        }
+    }
+
+    /**
+     * {@link #attendOne} over a binary16 cache: each key and value row is widened to f32 exactly, then the same
+     * arithmetic in the same order runs, so the result equals f32 attention over the rounded values.
+     */
+    static void attendOneF16(float[] q, int qo, int hd, short[] keys, short[] values, int[] table, int bs,
+                             int kvHeads, int kvh, int start, int pos, float scale, float[] sc, float[] out, int oo,
+                             float[] lanes, float[] acc, float[] row) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int p = start; p <= pos; p++) {
+            int ko = KvCacheDescriptor.offset(table[p / bs], kvh, p % bs, kvHeads, bs, hd);
+            widenF16(keys, ko, row, hd);
+            float s = dot(q, qo, row, 0, hd, lanes) * scale;
+            sc[p - start] = s;
+            max = Math.max(max, s);
+        }
+        float sum = 0f;
+        int n = pos - start + 1;
+        for (int i = 0; i < n; i++) {
+            float e = (float) Math.exp(sc[i] - max);
+            sc[i] = e;
+            sum += e;
+        }
+        float inv = 1f / sum;
+        int vEnd = hd - hd % LANES;
+        java.util.Arrays.fill(acc, 0, hd, 0f);
+        for (int p = start; p <= pos; p++) {
+            float wgt = sc[p - start] * inv;
+            int vo = KvCacheDescriptor.offset(table[p / bs], kvh, p % bs, kvHeads, bs, hd);
+            widenF16(values, vo, row, hd);
+            FloatVector wv = FloatVector.broadcast(F, wgt);
+            for (int c = 0; c < vEnd; c += LANES) {
+                FloatVector.fromArray(F, row, c).fma(wv, FloatVector.fromArray(F, acc, c)).intoArray(acc, c);
+            }
+            for (int c = vEnd; c < hd; c++) {
+                acc[c] = Math.fma(row[c], wgt, acc[c]);
+            }
+        }
+        System.arraycopy(acc, 0, out, oo, hd);
+    }
 }

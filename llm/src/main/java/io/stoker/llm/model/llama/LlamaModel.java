@@ -1,5 +1,6 @@
 package io.stoker.llm.model.llama;
 
+import io.stoker.llm.backend.Activation;
 import io.stoker.llm.backend.Backend;
 import io.stoker.llm.kv.KvCache;
 import io.stoker.llm.load.ModelFormatException;
@@ -27,28 +28,28 @@ public final class LlamaModel {
 
     // ------------------------------------------------------------------------------------------ weights
 
-    /** Weights with Hugging Face names; shapes are {@code [out_features, in_features]} and global (unsplit). */
+    /** Weights with Hugging Face names, prepared by the backend; shapes are {@code [out_features, in_features]}. */
     static final class Weights {
         Tensor embedTokens;                // model.embed_tokens.weight            (vocab, hidden)
-        float[][] inputLayernorm;          // model.layers.N.input_layernorm.weight (hidden)
+        Tensor[] inputLayernorm;           // model.layers.N.input_layernorm.weight (hidden)
         ColumnParallelLinear[] qProj;      // model.layers.N.self_attn.q_proj.weight (heads * head_dim, hidden) [+ bias]
         ColumnParallelLinear[] kProj;      // model.layers.N.self_attn.k_proj.weight (kv_heads * head_dim, hidden)
         ColumnParallelLinear[] vProj;      // model.layers.N.self_attn.v_proj.weight (kv_heads * head_dim, hidden)
         RowParallelLinear[] oProj;         // model.layers.N.self_attn.o_proj.weight (hidden, heads * head_dim)
-        float[][] postAttentionLayernorm;  // model.layers.N.post_attention_layernorm.weight (hidden)
+        Tensor[] postAttentionLayernorm;   // model.layers.N.post_attention_layernorm.weight (hidden)
         ColumnParallelLinear[] gateProj;   // model.layers.N.mlp.gate_proj.weight   (intermediate, hidden)
         ColumnParallelLinear[] upProj;     // model.layers.N.mlp.up_proj.weight     (intermediate, hidden)
         RowParallelLinear[] downProj;      // model.layers.N.mlp.down_proj.weight   (hidden, intermediate)
-        float[] norm;                      // model.norm.weight                     (hidden)
+        Tensor norm;                       // model.norm.weight                     (hidden)
         ColumnParallelLinear lmHead;       // lm_head.weight (vocab, hidden), or embed_tokens when tied
     }
 
-    private static Weights loadWeights(LlamaConfig c, TensorStore ts, Partition p, Communicator comm) {
+    private static Weights loadWeights(LlamaConfig c, TensorStore ts, Backend be, Partition p, Communicator comm) {
         int h = c.hiddenSize();
         int layers = c.numHiddenLayers();
         Weights w = new Weights();
-        w.inputLayernorm = new float[layers][];
-        w.postAttentionLayernorm = new float[layers][];
+        w.inputLayernorm = new Tensor[layers];
+        w.postAttentionLayernorm = new Tensor[layers];
         w.qProj = new ColumnParallelLinear[layers];
         w.kProj = new ColumnParallelLinear[layers];
         w.vProj = new ColumnParallelLinear[layers];
@@ -57,72 +58,67 @@ public final class LlamaModel {
         w.upProj = new ColumnParallelLinear[layers];
         w.downProj = new RowParallelLinear[layers];
         if (p.first() || (p.last() && c.tieWordEmbeddings())) {
-            w.embedTokens = ts.get("model.embed_tokens.weight", c.vocabSize(), h);
+            w.embedTokens = be.prepare(ts.get("model.embed_tokens.weight", c.vocabSize(), h));
         }
         for (int l = p.firstLayer(); l < p.endLayer(); l++) {
             String pre = "model.layers." + l + ".";
-            w.inputLayernorm[l] = vector(ts, pre + "input_layernorm.weight", h);
-            w.postAttentionLayernorm[l] = vector(ts, pre + "post_attention_layernorm.weight", h);
-            w.qProj[l] = column(ts, pre + "self_attn.q_proj", c.qDim(), h, c.qkvBias(), p, comm);
-            w.kProj[l] = column(ts, pre + "self_attn.k_proj", c.kvDim(), h, c.qkvBias(), p, comm);
-            w.vProj[l] = column(ts, pre + "self_attn.v_proj", c.kvDim(), h, c.qkvBias(), p, comm);
+            w.inputLayernorm[l] = be.prepare(ts.get(pre + "input_layernorm.weight", h));
+            w.postAttentionLayernorm[l] = be.prepare(ts.get(pre + "post_attention_layernorm.weight", h));
+            w.qProj[l] = column(ts, be, pre + "self_attn.q_proj", c.qDim(), h, c.qkvBias(), p, comm);
+            w.kProj[l] = column(ts, be, pre + "self_attn.k_proj", c.kvDim(), h, c.qkvBias(), p, comm);
+            w.vProj[l] = column(ts, be, pre + "self_attn.v_proj", c.kvDim(), h, c.qkvBias(), p, comm);
             MappedTensor o = ts.get(pre + "self_attn.o_proj.weight", h, c.qDim());
-            w.oProj[l] = new RowParallelLinear(o, c.oBias() ? vector(ts, pre + "self_attn.o_proj.bias", h) : null, p,
-                    comm, c.headDim());
-            w.gateProj[l] = column(ts, pre + "mlp.gate_proj", c.intermediateSize(), h, false, p, comm);
-            w.upProj[l] = column(ts, pre + "mlp.up_proj", c.intermediateSize(), h, false, p, comm);
+            w.oProj[l] = new RowParallelLinear(be.prepare(o),
+                    c.oBias() ? be.prepare(ts.get(pre + "self_attn.o_proj.bias", h)) : null, p, comm, c.headDim());
+            w.gateProj[l] = column(ts, be, pre + "mlp.gate_proj", c.intermediateSize(), h, false, p, comm);
+            w.upProj[l] = column(ts, be, pre + "mlp.up_proj", c.intermediateSize(), h, false, p, comm);
             MappedTensor d = ts.get(pre + "mlp.down_proj.weight", h, c.intermediateSize());
-            w.downProj[l] = new RowParallelLinear(d, null, p, comm, d.dtype().blockSize());
+            w.downProj[l] = new RowParallelLinear(be.prepare(d), null, p, comm, d.dtype().blockSize());
         }
         if (p.last()) {
-            w.norm = vector(ts, "model.norm.weight", h);
-            Tensor head = c.tieWordEmbeddings() ? w.embedTokens : ts.get("lm_head.weight", c.vocabSize(), h);
+            w.norm = be.prepare(ts.get("model.norm.weight", h));
+            Tensor head = c.tieWordEmbeddings() ? w.embedTokens
+                    : be.prepare(ts.get("lm_head.weight", c.vocabSize(), h));
             boolean split = c.vocabSize() % p.worldSize() == 0;
             w.lmHead = new ColumnParallelLinear(head, null, split ? p : Partition.whole(1), comm, true);
         }
         return w;
     }
 
-    private static float[] vector(TensorStore ts, String name, int n) {
-        return ts.get(name, n).toFloatArray();
-    }
-
-    private static ColumnParallelLinear column(TensorStore ts, String name, int out, int in, boolean bias, Partition p,
-                                               Communicator comm) {
-        MappedTensor w = ts.get(name + ".weight", out, in);
-        return new ColumnParallelLinear(w, bias ? vector(ts, name + ".bias", out) : null, p, comm, false);
+    private static ColumnParallelLinear column(TensorStore ts, Backend be, String name, int out, int in, boolean bias,
+                                               Partition p, Communicator comm) {
+        Tensor w = be.prepare(ts.get(name + ".weight", out, in));
+        return new ColumnParallelLinear(w, bias ? be.prepare(ts.get(name + ".bias", out)) : null, p, comm, false);
     }
 
     // ------------------------------------------------------------------------------------------ state
 
-    /** Activations for up to {@code maxTokens} tokens per call, allocated once. */
+    /** Activations for up to {@code maxTokens} tokens per call, allocated once by the backend. */
     static final class State {
-        final float[] x;      // residual stream      (tokens, hidden)
-        final float[] xb;     // normed input         (tokens, hidden)
-        final float[] q;      // queries              (tokens, local heads * head_dim)
-        final float[] k;      // keys                 (tokens, local kv heads * head_dim)
-        final float[] v;      // values               (tokens, local kv heads * head_dim)
-        final float[] att;    // attention output     (tokens, local heads * head_dim)
-        final float[] gate;   // silu(gate) * up      (tokens, local intermediate)
-        final float[] up;     // up projection        (tokens, local intermediate)
-        final float[] out;    // o_proj / down_proj   (tokens, hidden)
-        final float[] cos;    // rotary cos           (tokens, head_dim / 2)
-        final float[] sin;    // rotary sin           (tokens, head_dim / 2)
-        float[] logits = new float[0]; // (logit tokens, vocab), grown on demand
+        final Activation x;      // residual stream      (tokens, hidden)
+        final Activation xb;     // normed input         (tokens, hidden)
+        final Activation q;      // queries              (tokens, local heads * head_dim)
+        final Activation k;      // keys                 (tokens, local kv heads * head_dim)
+        final Activation v;      // values               (tokens, local kv heads * head_dim)
+        final Activation att;    // attention output     (tokens, local heads * head_dim)
+        final Activation gate;   // silu(gate) * up      (tokens, local intermediate)
+        final Activation up;     // up projection        (tokens, local intermediate)
+        final Activation out;    // o_proj / down_proj   (tokens, hidden)
+        final Activation cosSin; // rotary cos | sin     (tokens, head_dim)
+        Activation logits;       // (logit tokens, vocab), grown on demand
 
-        State(LlamaConfig c, int heads, int kvHeads, int ff, int maxTokens) {
+        State(Backend be, LlamaConfig c, int heads, int kvHeads, int ff, int maxTokens) {
             int hd = c.headDim();
-            x = new float[maxTokens * c.hiddenSize()];
-            xb = new float[maxTokens * c.hiddenSize()];
-            q = new float[maxTokens * heads * hd];
-            k = new float[maxTokens * kvHeads * hd];
-            v = new float[maxTokens * kvHeads * hd];
-            att = new float[maxTokens * heads * hd];
-            gate = new float[maxTokens * ff];
-            up = new float[maxTokens * ff];
-            out = new float[maxTokens * c.hiddenSize()];
-            cos = new float[maxTokens * hd / 2];
-            sin = new float[maxTokens * hd / 2];
+            x = be.allocate("x", maxTokens, c.hiddenSize());
+            xb = be.allocate("xb", maxTokens, c.hiddenSize());
+            q = be.allocate("q", maxTokens, heads * hd);
+            k = be.allocate("k", maxTokens, kvHeads * hd);
+            v = be.allocate("v", maxTokens, kvHeads * hd);
+            att = be.allocate("att", maxTokens, heads * hd);
+            gate = be.allocate("gate", maxTokens, ff);
+            up = be.allocate("up", maxTokens, ff);
+            out = be.allocate("out", maxTokens, c.hiddenSize());
+            cosSin = be.allocate("cos_sin", maxTokens, hd);
         }
     }
 
@@ -169,8 +165,8 @@ public final class LlamaModel {
             throw new IllegalArgumentException("KV cache has " + cache.kvHeads() + " heads of " + cache.headDim()
                     + " but this partition needs " + kvHeads + " of " + config.headDim());
         }
-        this.w = loadWeights(config, tensors, part, comm);
-        this.s = new State(config, heads, kvHeads, ff, maxTokens);
+        this.w = loadWeights(config, tensors, backend, part, comm);
+        this.s = new State(backend, config, heads, kvHeads, ff, maxTokens);
         this.invFreq = config.inverseFrequencies();
     }
 
@@ -186,134 +182,76 @@ public final class LlamaModel {
         return maxTokens;
     }
 
+    public Backend backend() {
+        return backend;
+    }
+
+    public KvCache cache() {
+        return cache;
+    }
+
     /**
      * Runs this partition's layers for a batch of tokens.
      *
-     * @param hiddenIn the previous stage's output {@code (tokens, hidden)}; ignored by the first stage
+     * @param hiddenIn the previous stage's output {@code (tokens, hidden)} on the host; ignored by the first stage
      * @return on the last stage, logits {@code (b.logitTokens().length, vocab)}; otherwise the hidden states
-     * {@code (tokens, hidden)}. The array belongs to this model and is overwritten by the next call.
+     * {@code (tokens, hidden)}. The activation belongs to this model and is overwritten by the next call.
      */
-    public float[] forward(ForwardBatch b, float[] hiddenIn) {
+    public Activation forward(ForwardBatch b, float[] hiddenIn) {
         int n = b.numTokens();
         if (n > maxTokens) {
             throw new IllegalArgumentException("batch of " + n + " tokens exceeds maxTokens=" + maxTokens);
         }
-        int dim = config.hiddenSize();
         int hd = config.headDim();
-        int qDim = heads * hd;
-        int kvDim = kvHeads * hd;
+        double eps = config.rmsNormEps();
+        boolean interleaved = config.ropeInterleaved();
         Backend be = backend;
         // inputs_embeds = self.embed_tokens(input_ids)
         if (part.first()) {
-            be.embed(w.embedTokens, b.tokens(), n, s.x);
+            be.embed(w.embedTokens, b, s.x);
         } else {
-            System.arraycopy(hiddenIn, 0, s.x, 0, n * dim);
+            be.copyFromHost(hiddenIn, 0, n, s.x);
         }
         // cos, sin = self.rotary_emb(x, position_ids)
-        int half = hd / 2;
-        for (int t = 0; t < n; t++) {
-            for (int i = 0; i < half; i++) {
-                double angle = b.positions()[t] * invFreq[i];
-                s.cos[t * half + i] = (float) Math.cos(angle);
-                s.sin[t * half + i] = (float) Math.sin(angle);
-            }
-        }
+        be.ropeCache(b, invFreq, s.cosSin);
         for (int l = part.firstLayer(); l < part.endLayer(); l++) {
             // hidden_states = self.input_layernorm(hidden_states)
-            rmsnorm(s.xb, s.x, w.inputLayernorm[l], n, dim);
+            be.rmsNorm(s.x, w.inputLayernorm[l], eps, n, s.xb);
             // query_states = self.q_proj(hidden_states), key_states, value_states likewise
             w.qProj[l].forward(be, s.xb, n, s.q);
             w.kProj[l].forward(be, s.xb, n, s.k);
             w.vProj[l].forward(be, s.xb, n, s.v);
             // query_states, key_states = apply_rotary_pos_emb(query_states, key_states, cos, sin)
-            rope(s.q, n, heads, hd);
-            rope(s.k, n, kvHeads, hd);
+            be.rope(s.q, n, heads, hd, s.cosSin, interleaved);
+            be.rope(s.k, n, kvHeads, hd, s.cosSin, interleaved);
             // key_states, value_states = past_key_value.update(key_states, value_states, self.layer_idx)
-            for (int t = 0; t < n; t++) {
-                cache.write(l, b.blockTables()[b.tokenSeq()[t]], b.positions()[t], s.k, t * kvDim, s.v, t * kvDim);
-            }
+            be.kvWrite(cache, l, s.k, s.v, b);
             // attn_output = softmax(q k^T / sqrt(head_dim) + causal_mask) v   (k, v repeated per group)
-            be.attention(s.q, n, heads, hd, b.positions(), b.tokenSeq(), b.blockTables(), cache, l,
-                    config.slidingWindow(), s.att);
+            be.attention(s.q, heads, cache, l, config.slidingWindow(), b, s.att);
             // hidden_states = residual + self.o_proj(attn_output)
             w.oProj[l].forward(be, s.att, n, s.out);
-            add(s.x, s.out, n * dim);
+            be.add(s.x, s.out, n);
             // hidden_states = residual + self.mlp(self.post_attention_layernorm(hidden_states))
-            rmsnorm(s.xb, s.x, w.postAttentionLayernorm[l], n, dim);
+            be.rmsNorm(s.x, w.postAttentionLayernorm[l], eps, n, s.xb);
             // down_proj(act_fn(gate_proj(x)) * up_proj(x))
             w.gateProj[l].forward(be, s.xb, n, s.gate);
             w.upProj[l].forward(be, s.xb, n, s.up);
-            siluMul(s.gate, s.up, n * ff);
+            be.siluMul(s.gate, s.up, n);
             w.downProj[l].forward(be, s.gate, n, s.out);
-            add(s.x, s.out, n * dim);
+            be.add(s.x, s.out, n);
         }
         if (!part.last()) {
             return s.x;
         }
         // hidden_states = self.norm(hidden_states); logits = self.lm_head(hidden_states[:, logit tokens])
         int m = b.logitTokens().length;
-        for (int i = 0; i < m; i++) {
-            System.arraycopy(s.x, b.logitTokens()[i] * dim, s.out, i * dim, dim);
-        }
-        rmsnorm(s.xb, s.out, w.norm, m, dim);
-        int vocab = config.vocabSize();
-        if (s.logits.length < m * vocab) {
-            s.logits = new float[m * vocab];
+        be.gatherRows(s.x, b.logitTokens(), m, s.out);
+        be.rmsNorm(s.out, w.norm, eps, m, s.xb);
+        if (s.logits == null || s.logits.maxRows() < m) {
+            s.logits = be.allocate("logits", Math.max(m, s.logits == null ? 1 : 2 * s.logits.maxRows()),
+                    config.vocabSize());
         }
         w.lmHead.forward(be, s.xb, m, s.logits);
         return s.logits;
-    }
-
-    /** {@code out = x * rsqrt(mean(x^2) + eps) * weight} per token (sum of squares in double, fixed order). */
-    private void rmsnorm(float[] out, float[] x, float[] weight, int n, int dim) {
-        for (int t = 0; t < n; t++) {
-            int o = t * dim;
-            double ss = 0;
-            for (int i = 0; i < dim; i++) {
-                ss += (double) x[o + i] * x[o + i];
-            }
-            float inv = (float) (1.0 / Math.sqrt(ss / dim + config.rmsNormEps()));
-            for (int i = 0; i < dim; i++) {
-                out[o + i] = weight[i] * (x[o + i] * inv);
-            }
-        }
-    }
-
-    /**
-     * Rotates pairs of each head: HF layout pairs (i, i + d/2) ({@code rotate_half}); GGUF llama layout pairs
-     * (2i, 2i + 1), because llama.cpp's converter permuted q/k rows.
-     */
-    private void rope(float[] v, int n, int nHeads, int hd) {
-        int half = hd / 2;
-        boolean interleaved = config.ropeInterleaved();
-        for (int t = 0; t < n; t++) {
-            for (int h = 0; h < nHeads; h++) {
-                int o = (t * nHeads + h) * hd;
-                for (int i = 0; i < half; i++) {
-                    float c = s.cos[t * half + i];
-                    float sn = s.sin[t * half + i];
-                    int i0 = interleaved ? o + 2 * i : o + i;
-                    int i1 = interleaved ? i0 + 1 : i0 + half;
-                    float x0 = v[i0];
-                    float x1 = v[i1];
-                    v[i0] = x0 * c - x1 * sn;
-                    v[i1] = x1 * c + x0 * sn;
-                }
-            }
-        }
-    }
-
-    private static void add(float[] x, float[] y, int n) {
-        for (int i = 0; i < n; i++) {
-            x[i] += y[i];
-        }
-    }
-
-    /** {@code gate = silu(gate) * up}, silu(g) = g / (1 + e^-g). */
-    private static void siluMul(float[] gate, float[] up, int n) {
-        for (int i = 0; i < n; i++) {
-            float g = gate[i];
-            gate[i] = (float) (g / (1.0 + Math.exp(-g))) * up[i];
-        }
     }
 }
