@@ -42,7 +42,7 @@ class LlamaReferenceTest {
             for (int i = 0; i < table.length; i++) {
                 table[i] = table.length - 1 - i; // non-contiguous on purpose
             }
-            float[] all = ex.execute(ForwardBatch.single(PROMPT, 0, table, true));
+            float[] all = ex.logits(ForwardBatch.single(PROMPT, 0, table, true));
             float[][] logits = new float[PROMPT.length][];
             for (int t = 0; t < PROMPT.length; t++) {
                 logits[t] = Arrays.copyOfRange(all, t * vocab, (t + 1) * vocab);
@@ -51,7 +51,7 @@ class LlamaReferenceTest {
             int next = argmax(logits[PROMPT.length - 1]);
             for (int s = 0; s < steps; s++) {
                 greedy[s] = next;
-                float[] l = ex.execute(ForwardBatch.single(new int[]{next}, PROMPT.length + s, table, false));
+                float[] l = ex.logits(ForwardBatch.single(new int[]{next}, PROMPT.length + s, table, false));
                 next = argmax(Arrays.copyOf(l, vocab));
             }
             return new Run(logits, greedy);

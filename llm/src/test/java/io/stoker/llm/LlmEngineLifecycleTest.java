@@ -7,6 +7,8 @@ import io.stoker.llm.batch.LlmEngine;
 import io.stoker.llm.batch.LocalExecutor;
 import io.stoker.llm.batch.ModelExecutor;
 import io.stoker.llm.model.ForwardBatch;
+import io.stoker.llm.runner.RunnerOutput;
+import io.stoker.llm.runner.StepPlan;
 import io.stoker.llm.sample.SamplingParams;
 import io.stoker.llm.tensor.DType;
 import org.junit.jupiter.api.AfterAll;
@@ -64,17 +66,44 @@ class LlmEngineLifecycleTest {
         }
     }
 
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(io.stoker.runtime.channel.IdleKind.class)
+    void shouldServeFromItsAgentThreadWithEveryIdleKind(io.stoker.runtime.channel.IdleKind idle) throws Exception {
+        List<GenerationRequest> rs = LlmEngineTest.mixedRequests().subList(0, 3);
+        List<GenerationResult> expected = new ArrayList<>();
+        for (GenerationRequest r : rs) {
+            try (LlmEngine alone = LlmEngine.local(model, LlmEngineTest.config())) {
+                CompletableFuture<GenerationResult> f = alone.submit(r);
+                alone.runUntilIdle();
+                expected.add(f.get());
+            }
+        }
+        try (LlmEngine e = LlmEngine.local(model, LlmEngineTest.config().withIdle(idle)).start()) {
+            List<GenerationResult> got = new ArrayList<>();
+            for (GenerationRequest r : rs) {
+                Thread.sleep(5); // let the loop go idle (and park, for the parking kinds) before each request
+                got.add(e.submit(r).get(30, TimeUnit.SECONDS));
+            }
+            LlmEngineTest.assertSameOutputs(got, expected);
+        }
+    }
+
     @Test
     void shouldFailEveryPendingRequestAtOnceWhenTheStepLoopDies() throws Exception {
         AtomicInteger calls = new AtomicInteger();
         LocalExecutor real = new LocalExecutor(model, LlmEngineTest.config());
         ModelExecutor dying = new ModelExecutor() {
             @Override
-            public float[] execute(ForwardBatch batch) {
+            public RunnerOutput execute(StepPlan plan) {
                 if (calls.incrementAndGet() == 4) {
                     throw new OutOfMemoryError("simulated: Java heap space");
                 }
-                return real.execute(batch);
+                return real.execute(plan);
+            }
+
+            @Override
+            public float[] logits(ForwardBatch batch) {
+                return real.logits(batch);
             }
 
             @Override

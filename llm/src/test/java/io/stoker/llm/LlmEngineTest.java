@@ -21,7 +21,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Continuous batching: batch invariance, chunked prefill, preemption, finish reasons, bad input. */
-class LlmEngineTest {
+public class LlmEngineTest {
     static LoadedModel model;
 
     @BeforeAll
@@ -34,11 +34,11 @@ class LlmEngineTest {
         model.close();
     }
 
-    static EngineConfig config() {
+    public static EngineConfig config() {
         return EngineConfig.defaults().withThreads(2).withKvCacheBytes(4L << 20);
     }
 
-    static int[] prompt(int n, int seed) {
+    public static int[] prompt(int n, int seed) {
         int[] p = new int[n];
         for (int i = 0; i < n; i++) {
             p[i] = 3 + (i * 37 + seed * 101) % 380;
@@ -47,7 +47,7 @@ class LlmEngineTest {
     }
 
     /** A mix of greedy and seeded sampled requests with different prompt lengths. */
-    static List<GenerationRequest> mixedRequests() {
+    public static List<GenerationRequest> mixedRequests() {
         List<GenerationRequest> rs = new ArrayList<>();
         for (int i = 0; i < 8; i++) {
             SamplingParams p = i % 2 == 0 ? SamplingParams.builder().maxTokens(12 + i).ignoreEos(true).logprobs(3).build()
@@ -86,7 +86,7 @@ class LlmEngineTest {
         }
     }
 
-    static void assertSameOutputs(List<GenerationResult> got, List<GenerationResult> expected) {
+    public static void assertSameOutputs(List<GenerationResult> got, List<GenerationResult> expected) {
         assertThat(got).hasSameSizeAs(expected);
         for (int i = 0; i < got.size(); i++) {
             assertThat(got.get(i).tokenIds()).as("request %d tokens", i).containsExactly(expected.get(i).tokenIds());
@@ -174,6 +174,32 @@ class LlmEngineTest {
         assertThat(byText.finishReason()).isEqualTo(FinishReason.STOP);
         assertThat(byText.text()).doesNotContain(stopText);
         assertThat(byText.tokenIds().length).isLessThanOrEqualTo(3);
+    }
+
+    @Test
+    void shouldStopAtAStopStringThatSpansTwoTokensAndCutTheText() throws Exception {
+        int[] p = prompt(6, 5);
+        GenerationResult free = alone(GenerationRequest.ofIds(p, SamplingParams.builder().maxTokens(12)
+                .ignoreEos(true).build()), config());
+        int[] out = free.tokenIds();
+        String a = model.tokenizer().decode(new int[]{out[5]}, true);
+        String b = model.tokenizer().decode(new int[]{out[6]}, true);
+        assertThat(a).isNotEmpty();
+        assertThat(b).isNotEmpty();
+        String stop = a.substring(a.length() - 1) + b.charAt(0);
+        // the first output prefix whose text contains the stop string ends the request
+        int n = 0;
+        String text;
+        do {
+            n++;
+            text = model.tokenizer().decode(java.util.Arrays.copyOf(out, n), true);
+        } while (!text.contains(stop));
+        assertThat(n).as("stop string complete only with token 6 or earlier").isLessThanOrEqualTo(7);
+        GenerationResult byText = alone(GenerationRequest.ofIds(p, SamplingParams.builder().maxTokens(12)
+                .ignoreEos(true).stop(List.of("\u0000never", stop)).build()), config());
+        assertThat(byText.finishReason()).isEqualTo(FinishReason.STOP);
+        assertThat(byText.tokenIds()).containsExactly(java.util.Arrays.copyOf(out, n));
+        assertThat(byText.text()).isEqualTo(text.substring(0, text.indexOf(stop)));
     }
 
     @Test

@@ -51,8 +51,8 @@ class ParallelExecutorTest {
     static float[][] promptLogits(ModelExecutor ex, int vocab, int[] prompt) {
         int[] table = {3, 1, 2, 0, 4, 5};
         int half = prompt.length / 2;
-        float[] a = ex.execute(ForwardBatch.single(Arrays.copyOf(prompt, half), 0, table, true)).clone();
-        float[] b = ex.execute(ForwardBatch.single(Arrays.copyOfRange(prompt, half, prompt.length), half, table, true));
+        float[] a = ex.logits(ForwardBatch.single(Arrays.copyOf(prompt, half), 0, table, true)).clone();
+        float[] b = ex.logits(ForwardBatch.single(Arrays.copyOfRange(prompt, half, prompt.length), half, table, true));
         float[][] out = new float[prompt.length][];
         for (int t = 0; t < prompt.length; t++) {
             float[] src = t < half ? a : b;

@@ -1,15 +1,19 @@
 package io.stoker.llm.batch;
 
+import io.stoker.llm.IdleStrategies;
 import io.stoker.llm.LoadedModel;
-import io.stoker.llm.sample.Sampler;
+import io.stoker.llm.runner.RunnerOutput;
+import io.stoker.llm.runner.StepPlan;
 import io.stoker.llm.sample.SamplingParams;
 import io.stoker.llm.tokenizer.Tokenizer;
+import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.AgentTerminationException;
 import org.agrona.concurrent.ManyToOneConcurrentLinkedQueue;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.security.SecureRandom;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -17,19 +21,23 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * The generation engine: requests come in from any thread ({@link #submit}); one engine thread runs
- * {@link #step()} in a loop (an Agent-style {@code doWork}: returns the work done), each step planning with the
- * {@link Scheduler}, running the plan on a {@link ModelExecutor}, sampling, and completing finished requests.
+ * The generation engine: requests come in from any thread ({@link #submit}); one engine thread runs {@link #step()}
+ * in a loop. Each step plans with the {@link Scheduler} (an immutable {@link StepPlan}), runs the plan on a
+ * {@link ModelExecutor} (model runners that return sampled token ids), then lets the scheduler's update finish
+ * requests, and completes their futures.
  *
- * <p>Use {@link #start()} to run the loop on a dedicated daemon thread, or call {@link #step()} / {@link #runUntilIdle()}
- * from one thread yourself.
+ * <p>The engine is an Agrona {@link Agent} ({@link #doWork} is one step), so any agent runner can drive it;
+ * {@link #start()} runs it on its own {@link AgentRunner} thread, idling with the {@link EngineConfig#idle() idle
+ * kind} mapped by {@link IdleStrategies} and woken by {@link #submit}. Or call {@link #step()} /
+ * {@link #runUntilIdle()} from one thread yourself.
  *
  * <p>Cancelling a returned future ({@code future.cancel(..)}) abandons the request: at its next step the engine drops
- * it and frees its KV blocks.
+ * it and frees its KV blocks. If the step loop dies (a bug, or an {@link Error} such as out of memory), every pending
+ * request fails with {@link EngineDeadException} and later submits are refused.
  *
  * <p>Thread-safety: {@link #submit} from any thread; {@link #step} from one thread at a time.
  */
-public final class LlmEngine implements AutoCloseable {
+public final class LlmEngine implements Agent, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(LlmEngine.class);
 
     private final LoadedModel model;
@@ -39,15 +47,15 @@ public final class LlmEngine implements AutoCloseable {
     private final int vocab;
     private final int maxModelLen;
     private final int capacityTokens;
-    private final Set<Integer> eos;
     private final ManyToOneConcurrentLinkedQueue<Sequence> inbox = new ManyToOneConcurrentLinkedQueue<>();
     private final AtomicLong ids = new AtomicLong();
     private final SecureRandom seeds = new SecureRandom();
+    private volatile AgentRunner agentRunner;
     private volatile Thread loopThread;
     private volatile boolean closed;
     private volatile Throwable death;
-    private long steps;
-    private long tokensComputed;
+    private volatile long steps;
+    private volatile long tokensComputed;
 
     public LlmEngine(LoadedModel model, ModelExecutor executor, EngineConfig config) {
         this.model = model;
@@ -58,10 +66,10 @@ public final class LlmEngine implements AutoCloseable {
         this.maxModelLen = config.maxModelLen() > 0 ? Math.min(config.maxModelLen(), ctx) : ctx;
         this.capacityTokens = executor.numBlocks() * config.blockSize();
         this.scheduler = new Scheduler(executor.numBlocks(), config.blockSize(), config.maxBatchTokens(),
-                config.maxNumSeqs());
-        this.eos = model.eosTokenIds();
-        LOG.info("engine ready: {} KV blocks of {} tokens ({} tokens), context {}, {} tokens per step",
-                executor.numBlocks(), config.blockSize(), capacityTokens, maxModelLen, config.maxBatchTokens());
+                config.maxNumSeqs(), config.prefixCaching(), model.eosTokenIds());
+        LOG.info("engine ready: {} KV blocks of {} tokens ({} tokens, {}), prefix caching {}, context {}, {} tokens"
+                        + " per step", executor.numBlocks(), config.blockSize(), capacityTokens, config.kvCacheDtype(),
+                config.prefixCaching() ? "on" : "off", maxModelLen, config.maxBatchTokens());
     }
 
     /** An engine running the whole model on this JVM's CPU. */
@@ -73,6 +81,10 @@ public final class LlmEngine implements AutoCloseable {
         return model;
     }
 
+    public EngineConfig config() {
+        return config;
+    }
+
     public int maxModelLen() {
         return maxModelLen;
     }
@@ -80,8 +92,11 @@ public final class LlmEngine implements AutoCloseable {
     /**
      * Queues a request. Encoding (and chat templating) runs on the caller's thread.
      *
+     * @param listener called on the engine thread with each generated token id, or null
      * @throws IllegalArgumentException when the prompt is empty, has ids outside the vocabulary, or is too long for
-     *                                  the context or the KV budget (the message says which and by how much)
+     *                                  the context or the KV budget (the message says which and by how much), or
+     *                                  stop strings are set on a model without a tokenizer
+     * @throws EngineDeadException      when the step loop died earlier
      */
     public CompletableFuture<GenerationResult> submit(GenerationRequest req, TokenListener listener) {
         checkUsable();
@@ -105,11 +120,18 @@ public final class LlmEngine implements AutoCloseable {
                     + capacityTokens + " (kvCacheBytes=" + config.kvCacheBytes() + "); raise the KV budget");
         }
         SamplingParams p = req.params();
+        StopStrings stops = null;
+        if (!p.stop().isEmpty()) {
+            if (model.tokenizer() == null) {
+                throw new IllegalArgumentException("stop strings " + p.stop() + " need a tokenizer, and model "
+                        + model.location() + " has none; use stopTokenIds instead");
+            }
+            stops = new StopStrings(model.tokenizer(), p.stop());
+        }
         long seed = p.seed() != null ? p.seed() : seeds.nextLong();
         CompletableFuture<GenerationResult> f = new CompletableFuture<>();
         int maxLen = Math.min(Math.min(maxModelLen, capacityTokens), ids.length + p.maxTokens());
-        Sequence s = new Sequence(ids(), ids, new Sampler(p, vocab, seed, ids), listener, f, maxLen);
-        inbox.offer(s);
+        inbox.offer(new Sequence(this.ids.incrementAndGet(), ids, p, seed, listener, f, maxLen, stops));
         Thread t = loopThread;
         if (t != null) {
             LockSupport.unpark(t);
@@ -119,10 +141,6 @@ public final class LlmEngine implements AutoCloseable {
 
     public CompletableFuture<GenerationResult> submit(GenerationRequest req) {
         return submit(req, null);
-    }
-
-    private long ids() {
-        return ids.incrementAndGet();
     }
 
     /** @return the request's prompt as token ids */
@@ -142,7 +160,8 @@ public final class LlmEngine implements AutoCloseable {
     }
 
     /**
-     * One engine step: admit new requests, plan, run the model, sample, finish requests.
+     * One engine step: admit new requests, plan, run the plan (forward pass and sampling), update and finish
+     * requests.
      *
      * @return tokens computed (0 when idle)
      */
@@ -161,94 +180,44 @@ public final class LlmEngine implements AutoCloseable {
         if (plan.isEmpty()) {
             return 0;
         }
-        float[] logits;
+        RunnerOutput out;
         try {
-            logits = executor.execute(plan.batch());
+            out = executor.execute(plan);
         } catch (RuntimeException e) {
-            failAll(plan, e);
-            return plan.batch().numTokens();
+            List<Sequence> failed = scheduler.failLastPlan();
+            LOG.error("model step failed; failing the {} requests in it", failed.size(), e);
+            for (Sequence s : failed) {
+                s.result.completeExceptionally(e);
+            }
+            return plan.numTokens();
         }
         steps++;
-        tokensComputed += plan.batch().numTokens();
-        List<Sequence> done = new ArrayList<>();
-        for (StepPlan.Scheduled sc : plan.scheduled()) {
-            Sequence s = sc.seq();
-            s.computed += sc.count();
-            if (sc.logitRow() < 0) {
-                continue;
-            }
-            int off = sc.logitRow() * vocab;
-            int token = s.sampler.sample(logits, off);
-            SamplingParams p = s.sampler.params();
-            if (p.logprobs() > 0) {
-                s.logprobs.add(s.sampler.logprobs(logits, off, token, p.logprobs()));
-            }
-            s.sampler.accept(token);
-            s.append(token);
+        tokensComputed += plan.numTokens();
+        Scheduler.Update u = scheduler.update(out);
+        for (Sequence s : u.advanced()) {
             if (s.listener != null) {
                 try {
-                    s.listener.onToken(token);
+                    s.listener.onToken(s.tokens[s.length - 1]);
                 } catch (RuntimeException e) {
                     LOG.warn("token listener of request {} threw; ignored", s.id, e);
                 }
             }
-            FinishReason why = finishReason(s, token, p);
-            if (why != null) {
-                complete(s, why);
-                done.add(s);
-            }
         }
-        for (Sequence s : done) {
-            scheduler.finish(s);
+        for (Sequence s : u.finished()) {
+            complete(s);
         }
-        return plan.batch().numTokens();
+        return plan.numTokens();
     }
 
-    private FinishReason finishReason(Sequence s, int token, SamplingParams p) {
-        if ((!p.ignoreEos() && eos.contains(token)) || p.stopTokenIds().contains(token)) {
-            return FinishReason.STOP;
-        }
-        if (!p.stop().isEmpty() && stopIndex(text(s), p) >= 0) {
-            return FinishReason.STOP;
-        }
-        if (s.outputLength() >= p.maxTokens() || s.length >= s.maxLen) {
-            return FinishReason.LENGTH;
-        }
-        return null;
-    }
-
-    private String text(Sequence s) {
+    private void complete(Sequence s) {
         Tokenizer tok = model.tokenizer();
-        return tok == null ? "" : tok.decode(s.output(), true);
-    }
-
-    private static int stopIndex(String text, SamplingParams p) {
-        int best = -1;
-        for (String stop : p.stop()) {
-            int i = text.indexOf(stop);
-            if (i >= 0 && (best < 0 || i < best)) {
-                best = i;
-            }
-        }
-        return best;
-    }
-
-    private void complete(Sequence s, FinishReason why) {
-        String text = text(s);
-        int cut = stopIndex(text, s.sampler.params());
+        String text = tok == null ? "" : tok.decode(s.output(), true);
+        int cut = StopStrings.cut(text, s.params.stop());
         if (cut >= 0) {
             text = text.substring(0, cut);
         }
-        s.result.complete(new GenerationResult(s.prompt.clone(), s.output(), text, why, List.copyOf(s.logprobs),
+        s.result.complete(new GenerationResult(s.prompt.clone(), s.output(), text, s.finish, List.copyOf(s.logprobs),
                 s.preemptions));
-    }
-
-    private void failAll(StepPlan plan, RuntimeException e) {
-        LOG.error("model step failed; failing the {} requests in it", plan.scheduled().size(), e);
-        for (StepPlan.Scheduled sc : plan.scheduled()) {
-            sc.seq().result.completeExceptionally(e);
-            scheduler.finish(sc.seq());
-        }
     }
 
     /** Steps until no request is waiting or running (for single-threaded use). */
@@ -261,37 +230,55 @@ public final class LlmEngine implements AutoCloseable {
         }
     }
 
-    /** Starts the engine loop on a daemon thread named {@code stoker-engine}; idempotent. */
-    public synchronized LlmEngine start() {
-        if (loopThread != null) {
-            return this;
+    // ------------------------------------------------------------------------------------------ agent
+
+    /**
+     * One step, for an agent runner. A throwable from the step kills the engine (see {@link #failure()}) and ends the
+     * runner.
+     */
+    @Override
+    public int doWork() {
+        if (closed) {
+            throw new AgentTerminationException("engine closed");
         }
-        Thread t = new Thread(this::loop, "stoker-engine");
-        t.setDaemon(true);
-        loopThread = t;
-        t.start();
-        return this;
+        try {
+            return step();
+        } catch (Throwable e) {
+            die(e);
+            throw new AgentTerminationException(e);
+        }
     }
 
-    private void loop() {
-        while (!closed) {
-            int work;
-            try {
-                work = step();
-            } catch (Throwable e) {
-                die(e);
-                return;
-            }
-            if (work == 0) {
-                LockSupport.parkNanos(200_000);
-            }
-        }
+    @Override
+    public String roleName() {
+        return "stoker-engine";
     }
 
     /**
-     * Marks the engine dead after its step loop threw (a bug, or an {@link Error} such as out of memory): every
-     * queued and running request fails at once with {@link EngineDeadException}, and later submits are refused, so
-     * no caller waits on an engine that will never step again. Build a new engine to continue.
+     * Starts the step loop on a daemon thread named {@code stoker-engine} (an {@link AgentRunner} idling with
+     * {@link EngineConfig#idle()}); idempotent.
+     */
+    public synchronized LlmEngine start() {
+        if (agentRunner != null) {
+            return this;
+        }
+        checkUsable();
+        AgentRunner r = new AgentRunner(IdleStrategies.of(config.idle(), IdleStrategies.DEFAULT_MAX_PARK_NANOS),
+                t -> LOG.debug("engine agent stopped: {}", t.toString()), null, this);
+        agentRunner = r;
+        AgentRunner.startOnThread(r, task -> {
+            Thread t = new Thread(task, "stoker-engine");
+            t.setDaemon(true);
+            loopThread = t;
+            return t;
+        });
+        return this;
+    }
+
+    /**
+     * Marks the engine dead after its step loop threw: every queued and running request fails at once with
+     * {@link EngineDeadException}, and later submits are refused, so no caller waits on an engine that will never step
+     * again. Build a new engine to continue.
      */
     private void die(Throwable cause) {
         death = cause;
@@ -332,15 +319,24 @@ public final class LlmEngine implements AutoCloseable {
         }
     }
 
-    /** Counters for diagnostics. */
+    /**
+     * Counters for diagnostics.
+     *
+     * @param promptTokensComputed  prompt tokens the model computed (prefill work after prefix-cache hits)
+     * @param prefixCacheQueries    prompt tokens looked up in the prefix cache (full blocks of admitted requests)
+     * @param prefixCacheHits       of those, tokens whose KV was reused
+     * @param prefixCacheEvictions  cached blocks reused for new content
+     */
     public record Stats(long steps, long tokensComputed, long preemptions, int running, int waiting, int freeBlocks,
-                        int totalBlocks) {
+                        int totalBlocks, long promptTokensComputed, long prefixCacheQueries, long prefixCacheHits,
+                        long prefixCacheEvictions) {
     }
 
     /** @return counters; exact from the engine thread, approximate from others */
     public Stats stats() {
         return new Stats(steps, tokensComputed, scheduler.preemptions(), scheduler.running(), scheduler.waiting(),
-                scheduler.freeBlocks(), scheduler.totalBlocks());
+                scheduler.freeBlocks(), scheduler.totalBlocks(), scheduler.promptTokensComputed(),
+                scheduler.prefixCacheQueries(), scheduler.prefixCacheHits(), scheduler.evictions());
     }
 
     /** Stops the loop, fails pending requests, and closes the executor. Idempotent. */
@@ -350,14 +346,13 @@ public final class LlmEngine implements AutoCloseable {
             return;
         }
         closed = true;
-        Thread t = loopThread;
-        if (t != null) {
-            LockSupport.unpark(t);
-            try {
-                t.join(10_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+        AgentRunner r = agentRunner;
+        if (r != null) {
+            Thread t = loopThread;
+            if (t != null) {
+                LockSupport.unpark(t);
             }
+            r.close();
         }
         failPending(new IllegalStateException("engine closed before the request ran"),
                 new IllegalStateException("engine closed before the request finished"));

@@ -1,59 +1,47 @@
 package io.stoker.llm.batch;
 
 import io.stoker.llm.LoadedModel;
-import io.stoker.llm.backend.cpu.CpuBackend;
-import io.stoker.llm.kv.KvCache;
-import io.stoker.llm.kv.KvCacheDescriptor;
 import io.stoker.llm.model.ForwardBatch;
 import io.stoker.llm.model.Partition;
-import io.stoker.llm.model.llama.LlamaConfig;
-import io.stoker.llm.model.llama.LlamaModel;
+import io.stoker.llm.runner.ModelRunner;
+import io.stoker.llm.runner.RunnerOutput;
+import io.stoker.llm.runner.StepPlan;
 
 /**
- * The whole model in the calling thread (plus the CPU backend's worker pool).
+ * The whole model in the calling thread (plus the backend's worker threads): one {@link ModelRunner}.
  *
  * <p>Thread-safety: one thread calls {@link #execute} at a time.
  */
 public final class LocalExecutor implements ModelExecutor {
-    private final CpuBackend backend;
-    private final KvCache cache;
-    private final LlamaModel model;
+    private final ModelRunner runner;
 
     public LocalExecutor(LoadedModel m, EngineConfig cfg) {
-        LlamaConfig c = m.config();
-        int blocks = KvCacheDescriptor.blocksFor(cfg.kvCacheBytes(), c.numHiddenLayers(), c.numKeyValueHeads(),
-                cfg.blockSize(), c.headDim());
-        if (blocks < 1) {
-            throw new IllegalArgumentException("kvCacheBytes=" + cfg.kvCacheBytes() + " holds no KV block of "
-                    + KvCacheDescriptor.bytesPerBlock(c.numHiddenLayers(), c.numKeyValueHeads(), cfg.blockSize(),
-                    c.headDim()) + " bytes; raise it");
-        }
-        this.backend = new CpuBackend(cfg.threads());
-        this.cache = backend.createKvCache(0, c.numHiddenLayers(), blocks, cfg.blockSize(), c.numKeyValueHeads(),
-                c.headDim(), io.stoker.llm.tensor.DType.F32);
-        this.model = new LlamaModel(c, m.tensors(), backend, Partition.whole(c.numHiddenLayers()), null, cache,
-                cfg.maxBatchTokens());
+        int layers = m.config().numHiddenLayers();
+        this.runner = new ModelRunner(m, Partition.whole(layers), null,
+                cfg.runnerConfig(cfg.kvBlocks(m.config()), cfg.threads()));
     }
 
     @Override
-    public float[] execute(ForwardBatch batch) {
-        io.stoker.llm.backend.Activation l = model.forward(batch, null);
-        float[] out = new float[batch.logitTokens().length * l.cols()];
-        backend.copyToHost(l, batch.logitTokens().length, out, 0);
-        return out;
+    public RunnerOutput execute(StepPlan plan) {
+        return runner.execute(plan);
+    }
+
+    @Override
+    public float[] logits(ForwardBatch batch) {
+        return runner.forwardToHost(batch, null);
     }
 
     @Override
     public int numBlocks() {
-        return cache.numBlocks();
+        return runner.numBlocks();
     }
 
-    public KvCache cache() {
-        return cache;
+    public ModelRunner runner() {
+        return runner;
     }
 
     @Override
     public void close() {
-        backend.close();
+        runner.close();
     }
 }

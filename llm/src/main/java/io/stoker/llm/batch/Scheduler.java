@@ -1,7 +1,10 @@
 package io.stoker.llm.batch;
 
-import io.stoker.llm.kv.BlockAllocator;
-import io.stoker.llm.model.ForwardBatch;
+import io.stoker.llm.kv.BlockPool;
+import io.stoker.llm.runner.NewRequest;
+import io.stoker.llm.runner.RunnerOutput;
+import io.stoker.llm.runner.ScheduledChunk;
+import io.stoker.llm.runner.StepPlan;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -10,37 +13,57 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Deque;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Continuous batching in the style of vLLM's v1 scheduler: there is no prefill or decode phase, only sequences
- * whose computed tokens catch up with their known tokens. Each step:
+ * whose computed tokens catch up with their known tokens. {@link #schedule()}:
  * <ol>
  *   <li>running sequences, oldest first, get their uncomputed tokens (1 when decoding, the rest of the prompt when
  *       prefilling, in chunks) while the token budget lasts;</li>
  *   <li>when a sequence needs a KV block and none is free, the newest running sequence is preempted: its blocks are
  *       freed and it goes back to the front of the queue to be recomputed later;</li>
- *   <li>waiting sequences are admitted first-come first-served while budget, sequence slots and blocks last.</li>
+ *   <li>waiting sequences are admitted first-come first-served while budget, sequence slots and blocks last; with
+ *       prefix caching, the full blocks of their known tokens already in the cache are reused and not computed.</li>
  * </ol>
- * The result is an immutable {@link StepPlan}.
+ * The result is an immutable {@link StepPlan} for the model runner(s). {@link #update} closes the loop with the
+ * runner's sampled tokens: it appends them, registers newly full blocks in the prefix cache, and finishes sequences
+ * (EOS, stop token, stop string, max tokens, context).
  *
  * <p>Thread-safety: engine thread only.
  */
 final class Scheduler {
     private static final Logger LOG = LoggerFactory.getLogger(Scheduler.class);
 
-    private final BlockAllocator blocks;
+    /** What one {@link #update} did. */
+    record Update(List<Sequence> advanced, List<Sequence> finished) {
+    }
+
+    private record Picked(Sequence seq, int start, int count, boolean sample) {
+    }
+
+    private final BlockPool blocks;
     private final int blockSize;
     private final int maxBatchTokens;
     private final int maxNumSeqs;
+    private final Set<Integer> eos;
     private final Deque<Sequence> waiting = new ArrayDeque<>();
     private final List<Sequence> running = new ArrayList<>();
+    private final List<Long> dropped = new ArrayList<>(); // runner state to free with the next plan
+    private List<Picked> lastPicked = List.of();
+    private long step;
     private long preemptionCount;
+    private long promptTokensComputed;
+    private long prefixCacheQueries;
+    private long prefixCacheHits;
 
-    Scheduler(int numBlocks, int blockSize, int maxBatchTokens, int maxNumSeqs) {
-        this.blocks = new BlockAllocator(numBlocks);
+    Scheduler(int numBlocks, int blockSize, int maxBatchTokens, int maxNumSeqs, boolean prefixCaching,
+              Set<Integer> eos) {
+        this.blocks = new BlockPool(numBlocks, blockSize, prefixCaching);
         this.blockSize = blockSize;
         this.maxBatchTokens = maxBatchTokens;
         this.maxNumSeqs = maxNumSeqs;
+        this.eos = Set.copyOf(eos);
     }
 
     void add(Sequence s) {
@@ -71,12 +94,28 @@ final class Scheduler {
         return blocks.totalBlocks();
     }
 
+    long promptTokensComputed() {
+        return promptTokensComputed;
+    }
+
+    long prefixCacheQueries() {
+        return prefixCacheQueries;
+    }
+
+    long prefixCacheHits() {
+        return prefixCacheHits;
+    }
+
+    long evictions() {
+        return blocks.evictions();
+    }
+
     /** Removes every sequence (waiting and running), freeing their blocks; for shutdown. */
     List<Sequence> drain() {
         List<Sequence> all = new ArrayList<>(running);
         all.addAll(waiting);
         for (Sequence s : running) {
-            release(s);
+            drop(s);
         }
         running.clear();
         waiting.clear();
@@ -90,22 +129,28 @@ final class Scheduler {
             Sequence s = running.get(i);
             if (s.result.isDone()) {
                 running.remove(i);
-                release(s);
+                drop(s);
             }
         }
     }
 
-    /** Frees a finished sequence's blocks. */
-    void finish(Sequence s) {
-        running.remove(s);
-        release(s);
+    /** The sequences of the last plan, removed and freed (the step failed); the caller fails their futures. */
+    List<Sequence> failLastPlan() {
+        List<Sequence> out = new ArrayList<>();
+        for (Picked p : lastPicked) {
+            running.remove(p.seq());
+            drop(p.seq());
+            out.add(p.seq());
+        }
+        lastPicked = List.of();
+        return out;
     }
+
+    // ------------------------------------------------------------------------------------------ plan
 
     StepPlan schedule() {
         int budget = maxBatchTokens;
-        List<Sequence> picked = new ArrayList<>();
-        List<Integer> counts = new ArrayList<>();
-        List<Long> preempted = new ArrayList<>();
+        List<Picked> picked = new ArrayList<>();
         for (int i = 0; i < running.size() && budget > 0; i++) {
             Sequence s = running.get(i);
             int n = Math.min(s.length - s.computed, budget);
@@ -113,7 +158,6 @@ final class Scheduler {
             while (!ensureBlocks(s, s.computed + n)) {
                 Sequence victim = running.get(running.size() - 1);
                 preempt(victim);
-                preempted.add(victim.id);
                 if (victim == s) {
                     ok = false;
                     break;
@@ -122,61 +166,79 @@ final class Scheduler {
             if (!ok) {
                 break;
             }
-            picked.add(s);
-            counts.add(n);
+            picked.add(new Picked(s, s.computed, n, s.computed + n == s.length));
             budget -= n;
         }
-        while (budget > 0 && !waiting.isEmpty() && picked.size() < maxNumSeqs) {
+        List<Sequence> admitted = new ArrayList<>();
+        while (budget > 0 && !waiting.isEmpty() && running.size() < maxNumSeqs) {
             Sequence s = waiting.peekFirst();
+            if (s.numBlocks == 0) {
+                reuseCachedPrefix(s);
+            }
             int n = Math.min(s.length - s.computed, budget);
             if (!ensureBlocks(s, s.computed + n)) {
                 release(s);
+                s.computed = 0;
                 break; // wait for blocks; first come, first served
             }
             waiting.pollFirst();
+            if (blocks.caching()) {
+                prefixCacheQueries += (long) (s.length - 1) / blockSize * blockSize;
+                prefixCacheHits += s.cachedTokens;
+            }
             s.running = true;
             running.add(s);
-            picked.add(s);
-            counts.add(n);
+            admitted.add(s);
+            picked.add(new Picked(s, s.computed, n, s.computed + n == s.length));
             budget -= n;
         }
-        return build(picked, counts, preempted);
+        return build(picked, admitted);
     }
 
-    private StepPlan build(List<Sequence> picked, List<Integer> counts, List<Long> preempted) {
-        int total = 0;
-        for (int c : counts) {
-            total += c;
+    /** Takes the cached full blocks of {@code s}'s known tokens (all but the last token, which must be computed). */
+    private void reuseCachedPrefix(Sequence s) {
+        s.computed = 0;
+        s.cachedTokens = 0;
+        if (!blocks.caching()) {
+            return;
         }
-        int[] tokens = new int[total];
-        int[] positions = new int[total];
-        int[] tokenSeq = new int[total];
-        int[][] tables = new int[picked.size()][];
-        List<StepPlan.Scheduled> sched = new ArrayList<>(picked.size());
-        int[] logitTokens = new int[picked.size()];
-        int nLogits = 0;
-        int t = 0;
-        for (int i = 0; i < picked.size(); i++) {
-            Sequence s = picked.get(i);
-            int n = counts.get(i);
-            tables[i] = Arrays.copyOf(s.blocks, s.numBlocks);
-            for (int j = 0; j < n; j++) {
-                tokens[t] = s.tokens[s.computed + j];
-                positions[t] = s.computed + j;
-                tokenSeq[t] = i;
-                t++;
+        int full = (s.length - 1) / blockSize;
+        for (int i = 0; i < full; i++) {
+            long h = s.blockHash(i, blockSize);
+            int b = blocks.lookup(h, i == 0 ? 0 : s.blockHash(i - 1, blockSize), s.tokens, i * blockSize);
+            if (b == BlockPool.NONE) {
+                break;
             }
-            boolean sample = s.computed + n == s.length;
-            int row = -1;
-            if (sample) {
-                row = nLogits;
-                logitTokens[nLogits++] = t - 1;
-            }
-            sched.add(new StepPlan.Scheduled(s, s.computed, n, row));
+            blocks.acquire(b);
+            s.addBlock(b);
         }
-        ForwardBatch b = new ForwardBatch(total, tokens, positions, tokenSeq, tables,
-                Arrays.copyOf(logitTokens, nLogits));
-        return new StepPlan(b, List.copyOf(sched), List.copyOf(preempted));
+        s.computed = s.numBlocks * blockSize;
+        s.cachedTokens = s.computed;
+        s.registeredBlocks = s.numBlocks;
+    }
+
+    private StepPlan build(List<Picked> picked, List<Sequence> admitted) {
+        List<NewRequest> news = new ArrayList<>();
+        for (Sequence s : admitted) {
+            if (!s.onRunner) {
+                news.add(new NewRequest(s.id, Arrays.copyOf(s.tokens, s.length), s.prompt.length, s.params, s.seed));
+                s.onRunner = true;
+                s.sentBlocks = 0;
+            }
+        }
+        List<ScheduledChunk> chunks = new ArrayList<>(picked.size());
+        for (Picked p : picked) {
+            Sequence s = p.seq();
+            int[] newBlocks = Arrays.copyOfRange(s.blocks, s.sentBlocks, s.numBlocks);
+            s.sentBlocks = s.numBlocks;
+            chunks.add(new ScheduledChunk(s.id, p.start(), Arrays.copyOfRange(s.tokens, p.start(),
+                    p.start() + p.count()), newBlocks, p.sample()));
+            promptTokensComputed += Math.max(0, Math.min(p.start() + p.count(), s.prompt.length) - p.start());
+        }
+        lastPicked = List.copyOf(picked);
+        List<Long> finished = List.copyOf(dropped);
+        dropped.clear();
+        return new StepPlan(++step, finished, news, chunks);
     }
 
     /** Allocates blocks so that positions {@code [0, upTo)} have storage; false (nothing leaked) when out. */
@@ -184,7 +246,7 @@ final class Scheduler {
         int need = (upTo + blockSize - 1) / blockSize;
         while (s.numBlocks < need) {
             int b = blocks.allocate();
-            if (b == BlockAllocator.NONE) {
+            if (b == BlockPool.NONE) {
                 return false;
             }
             s.addBlock(b);
@@ -194,7 +256,7 @@ final class Scheduler {
 
     private void preempt(Sequence s) {
         running.remove(s);
-        release(s);
+        drop(s);
         s.computed = 0;
         s.running = false;
         s.preemptions++;
@@ -203,10 +265,86 @@ final class Scheduler {
         LOG.debug("preempted sequence {} ({} tokens) for lack of KV blocks; it will be recomputed", s.id, s.length);
     }
 
+    /** Frees the blocks of {@code s} and, if the runner holds its state, tells it to forget it. */
+    private void drop(Sequence s) {
+        release(s);
+        if (s.onRunner) {
+            dropped.add(s.id);
+            s.onRunner = false;
+        }
+    }
+
+    /** Releases blocks last to first, so that a sequence's tail is evicted before its (more shared) prefix. */
     private void release(Sequence s) {
-        for (int i = 0; i < s.numBlocks; i++) {
+        for (int i = s.numBlocks - 1; i >= 0; i--) {
             blocks.release(s.blocks[i]);
         }
         s.numBlocks = 0;
+        s.sentBlocks = 0;
+        s.registeredBlocks = 0;
+    }
+
+    // ------------------------------------------------------------------------------------------ update
+
+    /** Applies the runner's output of the last plan: computed tokens, sampled tokens, prefix-cache entries, finishes. */
+    Update update(RunnerOutput out) {
+        List<Sequence> advanced = new ArrayList<>();
+        List<Sequence> finished = new ArrayList<>();
+        int k = 0;
+        for (Picked p : lastPicked) {
+            Sequence s = p.seq();
+            s.computed = p.start() + p.count();
+            registerFullBlocks(s);
+            if (!p.sample()) {
+                continue;
+            }
+            if (k >= out.size() || out.ids()[k] != s.id) {
+                throw new IllegalStateException("runner output " + out + " does not match the plan at request "
+                        + s.id);
+            }
+            int token = out.tokens()[k];
+            if (out.logprobs()[k] != null) {
+                s.logprobs.add(out.logprobs()[k]);
+            }
+            k++;
+            s.append(token);
+            advanced.add(s);
+            s.finish = finishReason(s, token);
+            if (s.finish != null) {
+                finished.add(s);
+            }
+        }
+        for (Sequence s : finished) {
+            running.remove(s);
+            drop(s);
+        }
+        lastPicked = List.of();
+        return new Update(advanced, finished);
+    }
+
+    /** Registers the sequence's full, computed blocks in the prefix cache. */
+    private void registerFullBlocks(Sequence s) {
+        if (!blocks.caching()) {
+            return;
+        }
+        int full = Math.min(s.computed / blockSize, s.numBlocks);
+        for (int i = s.registeredBlocks; i < full; i++) {
+            blocks.register(s.blocks[i], s.blockHash(i, blockSize), i == 0 ? 0 : s.blockHash(i - 1, blockSize),
+                    s.tokens, i * blockSize);
+        }
+        s.registeredBlocks = Math.max(s.registeredBlocks, full);
+    }
+
+    private FinishReason finishReason(Sequence s, int token) {
+        if ((!s.params.ignoreEos() && eos.contains(token)) || s.params.stopTokenIds().contains(token)) {
+            return FinishReason.STOP;
+        }
+        if (s.stops != null && s.stops.accept(token)) {
+            return FinishReason.STOP;
+        }
+        if (s.outputLength() >= s.params.maxTokens() || s.length >= s.maxLen) {
+            return FinishReason.LENGTH;
+        }
+        return null;
     }
 }

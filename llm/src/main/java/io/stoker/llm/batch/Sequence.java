@@ -1,6 +1,6 @@
 package io.stoker.llm.batch;
 
-import io.stoker.llm.sample.Sampler;
+import io.stoker.llm.sample.SamplingParams;
 import io.stoker.llm.sample.TokenLogprobs;
 
 import java.util.ArrayList;
@@ -10,32 +10,43 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * A request inside the engine: its tokens (prompt then output), how many of them have KV in the cache, its block
- * table, and its sampler. Mutable; owned by the engine thread.
+ * table, and what decides when it ends. Mutable; owned by the engine thread.
  */
 final class Sequence {
     final long id;
     final int[] prompt;
-    final Sampler sampler;
+    final SamplingParams params;
+    final long seed;
     final TokenListener listener;
     final CompletableFuture<GenerationResult> result;
     final int maxLen; // prompt + output may not exceed this (context or KV capacity)
+    final StopStrings stops; // null without stop strings
     final List<TokenLogprobs> logprobs = new ArrayList<>();
     int[] tokens;
     int length;
-    int computed;     // tokens whose K/V are in the cache
+    int computed;      // tokens whose K/V are in the cache
     int[] blocks = new int[4];
     int numBlocks;
+    long[] hashes = new long[4]; // chained hashes of the sequence's full blocks (tokens only: valid across preemption)
+    int numHashes;
+    int registeredBlocks; // leading blocks registered in (or taken from) the prefix cache
+    int sentBlocks;    // blocks the runner already has in its table
     int preemptions;
+    int cachedTokens;  // prompt tokens found in the prefix cache (last admission)
     boolean running;
+    boolean onRunner;  // the runner holds its state (sent as a new request, not finished or preempted since)
+    FinishReason finish;
 
-    Sequence(long id, int[] prompt, Sampler sampler, TokenListener listener, CompletableFuture<GenerationResult> result,
-             int maxLen) {
+    Sequence(long id, int[] prompt, SamplingParams params, long seed, TokenListener listener,
+             CompletableFuture<GenerationResult> result, int maxLen, StopStrings stops) {
         this.id = id;
         this.prompt = prompt;
-        this.sampler = sampler;
+        this.params = params;
+        this.seed = seed;
         this.listener = listener;
         this.result = result;
         this.maxLen = maxLen;
+        this.stops = stops;
         this.tokens = Arrays.copyOf(prompt, prompt.length + 16);
         this.length = prompt.length;
     }
@@ -60,6 +71,19 @@ final class Sequence {
             blocks = Arrays.copyOf(blocks, blocks.length * 2);
         }
         blocks[numBlocks++] = b;
+    }
+
+    /** @return the chained hash of full block {@code i} (tokens {@code [i * bs, (i + 1) * bs)} must be known) */
+    long blockHash(int i, int bs) {
+        while (numHashes <= i) {
+            if (numHashes == hashes.length) {
+                hashes = Arrays.copyOf(hashes, hashes.length * 2);
+            }
+            long parent = numHashes == 0 ? 0 : hashes[numHashes - 1];
+            hashes[numHashes] = io.stoker.llm.kv.BlockPool.hash(parent, tokens, numHashes * bs, bs);
+            numHashes++;
+        }
+        return hashes[i];
     }
 
     @Override

@@ -3,10 +3,10 @@ package io.stoker.llm.parallel;
 import io.stoker.llm.LoadedModel;
 import io.stoker.llm.batch.EngineConfig;
 import io.stoker.llm.batch.ModelExecutor;
-import io.stoker.llm.kv.KvCacheDescriptor;
 import io.stoker.llm.model.ForwardBatch;
 import io.stoker.llm.model.Partition;
-import io.stoker.llm.model.llama.LlamaConfig;
+import io.stoker.llm.runner.RunnerOutput;
+import io.stoker.llm.runner.StepPlan;
 import io.stoker.runtime.StokerRuntime;
 import io.stoker.runtime.actor.ActorHandle;
 import io.stoker.runtime.actor.ActorSpec;
@@ -25,13 +25,15 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Runs a model split over CPU actors as one compiled graph per engine step:
+ * Runs a model split over CPU actors as one compiled graph per engine step. Each actor holds a
+ * {@link io.stoker.llm.runner.ModelRunner} for its partition and receives the step's {@link StepPlan}:
  * <ul>
- *   <li>{@link #tensorParallel}: {@code world} shard actors all take the step's batch; q/k/v, gate and up are
- *       column-split, o and down row-split with an allreduce over a {@link CpuCommunicator} inside the layer, the LM
- *       head column-split and all-gathered. Every rank returns the full logits; rank 0's are used.</li>
+ *   <li>{@link #tensorParallel}: {@code world} shard actors all run the plan; q/k/v, gate and up are column-split, o
+ *       and down row-split with an allreduce over a {@link CpuCommunicator} inside the layer, the LM head
+ *       column-split and all-gathered. Every rank samples the same logits with the same seeds; rank 0's tokens are
+ *       used.</li>
  *   <li>{@link #pipelineParallel}: {@code stages} actors each own a range of layers; activations travel to the next
- *       stage over the graph's channels.</li>
+ *       stage over the graph's channels, and the last stage samples.</li>
  * </ul>
  * Every worker holds the same number of KV blocks (for its heads or layers), so the engine's one block table serves
  * them all.
@@ -44,27 +46,19 @@ public final class ParallelExecutor implements ModelExecutor {
 
     private final List<ActorHandle<ShardWorker>> actors;
     private final CpuCommunicator comm;
-    private final CompiledGraph<ForwardBatch, ?> graph;
+    private final CompiledGraph<StepPlan, ?> graph;
     private final boolean multi;
+    private final boolean pipeline;
     private final int numBlocks;
 
     private ParallelExecutor(List<ActorHandle<ShardWorker>> actors, CpuCommunicator comm,
-                             CompiledGraph<ForwardBatch, ?> graph, boolean multi, int numBlocks) {
+                             CompiledGraph<StepPlan, ?> graph, boolean multi, boolean pipeline, int numBlocks) {
         this.actors = actors;
         this.comm = comm;
         this.graph = graph;
         this.multi = multi;
+        this.pipeline = pipeline;
         this.numBlocks = numBlocks;
-    }
-
-    private static int blocks(LoadedModel m, EngineConfig cfg) {
-        LlamaConfig c = m.config();
-        int n = KvCacheDescriptor.blocksFor(cfg.kvCacheBytes(), c.numHiddenLayers(), c.numKeyValueHeads(),
-                cfg.blockSize(), c.headDim());
-        if (n < 1) {
-            throw new IllegalArgumentException("kvCacheBytes=" + cfg.kvCacheBytes() + " holds no KV block; raise it");
-        }
-        return n;
     }
 
     private static List<ActorHandle<ShardWorker>> spawn(StokerRuntime rt, String prefix, int n) {
@@ -104,26 +98,26 @@ public final class ParallelExecutor implements ModelExecutor {
      */
     public static ParallelExecutor tensorParallel(StokerRuntime rt, LoadedModel m, EngineConfig cfg, int world) {
         long id = IDS.incrementAndGet();
-        int numBlocks = blocks(m, cfg);
+        int numBlocks = cfg.kvBlocks(m.config());
         List<ActorHandle<ShardWorker>> hs = spawn(rt, "tp" + id + "-rank", world);
         CpuCommunicator comm = CpuCommunicator.create("tp" + id, hs);
         List<ShardWorker.Init> inits = new ArrayList<>();
         int threads = Math.max(1, cfg.threads() / world);
         for (int r = 0; r < world; r++) {
             inits.add(new ShardWorker.Init(m, Partition.tensorShard(r, world, m.config().numHiddenLayers()), comm,
-                    numBlocks, cfg.blockSize(), cfg.maxBatchTokens(), threads));
+                    cfg.runnerConfig(numBlocks, threads)));
         }
         init(hs, inits);
         GraphBuilder g = GraphBuilder.on(rt, "tp" + id);
-        InputNode<ForwardBatch> in = g.input();
-        List<Node<float[]>> outs = new ArrayList<>();
+        InputNode<StepPlan> in = g.input();
+        List<Node<RunnerOutput>> outs = new ArrayList<>();
         for (ActorHandle<ShardWorker> h : hs) {
-            outs.add(g.bind(h, ShardWorker::logits, in));
+            outs.add(g.bind(h, ShardWorker::step, in));
         }
-        CompiledGraph<ForwardBatch, ?> cg = world == 1 ? g.compile(outs.get(0))
+        CompiledGraph<StepPlan, ?> cg = world == 1 ? g.compile(outs.get(0))
                 : g.compileMulti(GraphOptions.defaults().withName("tp" + id), outs.toArray(new Node<?>[0]));
         LOG.info("tensor-parallel executor tp{}: {} shards, {} KV blocks each", id, world, numBlocks);
-        return new ParallelExecutor(hs, comm, cg, world > 1, numBlocks);
+        return new ParallelExecutor(hs, comm, cg, world > 1, false, numBlocks);
     }
 
     /** Pipeline parallelism: {@code stages} CPU actors of {@code rt}, each with a contiguous range of layers. */
@@ -133,34 +127,66 @@ public final class ParallelExecutor implements ModelExecutor {
         if (stages < 2) {
             throw new IllegalArgumentException("a pipeline needs at least 2 stages, got " + stages);
         }
-        int numBlocks = blocks(m, cfg);
+        int numBlocks = cfg.kvBlocks(m.config());
         List<ActorHandle<ShardWorker>> hs = spawn(rt, "pp" + id + "-stage", stages);
         List<ShardWorker.Init> inits = new ArrayList<>();
         int threads = Math.max(1, cfg.threads() / stages);
         for (int s = 0; s < stages; s++) {
-            inits.add(new ShardWorker.Init(m, Partition.pipelineStage(s, stages, layers), null, numBlocks,
-                    cfg.blockSize(), cfg.maxBatchTokens(), threads));
+            inits.add(new ShardWorker.Init(m, Partition.pipelineStage(s, stages, layers), null,
+                    cfg.runnerConfig(numBlocks, threads)));
         }
         init(hs, inits);
         GraphBuilder g = GraphBuilder.on(rt, "pp" + id);
-        InputNode<ForwardBatch> in = g.input();
+        InputNode<StepPlan> in = g.input();
         Node<ShardWorker.StageActivations> act = g.bind(hs.get(0), ShardWorker::first, in);
         for (int s = 1; s < stages - 1; s++) {
             act = g.bind(hs.get(s), ShardWorker::middle, act);
         }
-        Node<float[]> out = g.bind(hs.get(stages - 1), ShardWorker::last, act);
-        CompiledGraph<ForwardBatch, float[]> cg = g.compile(out);
+        Node<RunnerOutput> out = g.bind(hs.get(stages - 1), ShardWorker::last, act);
+        CompiledGraph<StepPlan, RunnerOutput> cg = g.compile(out);
         LOG.info("pipeline executor pp{}: {} stages, {} KV blocks each", id, stages, numBlocks);
-        return new ParallelExecutor(hs, null, cg, false, numBlocks);
+        return new ParallelExecutor(hs, null, cg, false, true, numBlocks);
     }
 
     @Override
-    public float[] execute(ForwardBatch batch) {
-        Object r = graph.execute(batch).get();
+    public RunnerOutput execute(StepPlan plan) {
+        Object r = graph.execute(plan).get();
         if (multi) {
-            return (float[]) ((List<?>) r).get(0);
+            return (RunnerOutput) ((List<?>) r).get(0);
         }
-        return (float[]) r;
+        return (RunnerOutput) r;
+    }
+
+    /**
+     * Diagnostics: the batch through every worker with eager actor calls (all tensor-parallel ranks at once, since
+     * they meet in collectives; pipeline stages in order); rank 0's or the last stage's logits.
+     */
+    @Override
+    public float[] logits(ForwardBatch batch) {
+        try {
+            if (pipeline) {
+                float[] h = null;
+                for (ActorHandle<ShardWorker> a : actors) {
+                    h = a.call(ShardWorker::forward, batch, h).get();
+                }
+                return h;
+            }
+            List<java.util.concurrent.CompletableFuture<float[]>> fs = new ArrayList<>();
+            for (ActorHandle<ShardWorker> a : actors) {
+                fs.add(a.call(ShardWorker::forward, batch, (float[]) null));
+            }
+            float[] first = null;
+            for (java.util.concurrent.CompletableFuture<float[]> f : fs) {
+                float[] l = f.get();
+                first = first == null ? l : first;
+            }
+            return first;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while running a diagnostic batch", e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("diagnostic batch failed: " + e.getCause(), e.getCause());
+        }
     }
 
     @Override

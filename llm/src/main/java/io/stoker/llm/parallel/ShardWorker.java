@@ -1,79 +1,70 @@
 package io.stoker.llm.parallel;
 
 import io.stoker.llm.LoadedModel;
-import io.stoker.llm.backend.cpu.CpuBackend;
-import io.stoker.llm.kv.KvCache;
 import io.stoker.llm.model.ForwardBatch;
 import io.stoker.llm.model.Partition;
-import io.stoker.llm.model.llama.LlamaConfig;
-import io.stoker.llm.model.llama.LlamaModel;
+import io.stoker.llm.runner.ModelRunner;
+import io.stoker.llm.runner.RunnerOutput;
+import io.stoker.llm.runner.StepPlan;
 import io.stoker.runtime.comm.Communicator;
 
-
 /**
- * Actor state that runs one {@link Partition} of a model: a tensor-parallel shard, a pipeline stage, or both.
- * Created empty by the actor factory, then {@link #init}ialized once the communicator (which needs every member's
- * handle) exists. Its methods are bound as compiled-graph tasks.
+ * Actor state that runs one {@link Partition} of a model (a tensor-parallel shard, a pipeline stage, or both) with a
+ * {@link ModelRunner}. Created empty by the actor factory, then {@link #init}ialized once the communicator (which
+ * needs every member's handle) exists. Its methods are bound as compiled-graph tasks; each receives the step's
+ * {@link StepPlan}.
  *
  * <p>Thread-safety: the runtime calls it on its actor's thread only.
  */
 public final class ShardWorker implements AutoCloseable {
-    /** What a shard needs: the shared (memory-mapped) model, its partition, communicator and KV geometry. */
-    public record Init(LoadedModel model, Partition partition, Communicator comm, int numBlocks, int blockSize,
-                       int maxTokens, int threads) {
+    /** What a shard needs: the shared (memory-mapped) model, its partition, communicator and runner settings. */
+    public record Init(LoadedModel model, Partition partition, Communicator comm, ModelRunner.Config runner) {
     }
 
-    /** Hidden states passed between pipeline stages, with the batch they belong to. */
-    public record StageActivations(ForwardBatch batch, float[] hidden) {
+    /** Hidden states passed between pipeline stages, with the plan they belong to. */
+    public record StageActivations(StepPlan plan, float[] hidden) {
     }
 
-    private CpuBackend backend;
-    private LlamaModel model;
-    private int vocab;
+    private ModelRunner runner;
 
-    /** Builds the model partition and its KV cache; returns true. */
+    /** Builds the model partition, its KV cache and sampler; returns true. */
     public Boolean init(Init in) {
-        LlamaConfig c = in.model().config();
-        Partition p = in.partition();
-        int kvHeads = c.numKeyValueHeads() / p.worldSize();
-        backend = new CpuBackend(in.threads());
-        KvCache cache = backend.createKvCache(p.firstLayer(), p.endLayer() - p.firstLayer(), in.numBlocks(),
-                in.blockSize(), kvHeads, c.headDim(), io.stoker.llm.tensor.DType.F32);
-        model = new LlamaModel(c, in.model().tensors(), backend, p, in.comm(), cache, in.maxTokens());
-        vocab = c.vocabSize();
+        runner = new ModelRunner(in.model(), in.partition(), in.comm(), in.runner());
         return Boolean.TRUE;
     }
 
-    /** The whole stack (tensor-parallel shard): logits {@code (logit tokens, vocab)}, a copy. */
-    public float[] logits(ForwardBatch b) {
-        return host(model.forward(b, null), b.logitTokens().length);
+    /** The whole stack (tensor-parallel shard): forward pass and sampling; every rank returns the same tokens. */
+    public RunnerOutput step(StepPlan plan) {
+        return runner.execute(plan);
     }
 
     /** First pipeline stage: embeds and runs its layers. */
-    public StageActivations first(ForwardBatch b) {
-        return new StageActivations(b, host(model.forward(b, null), b.numTokens()));
+    public StageActivations first(StepPlan plan) {
+        return new StageActivations(plan, runner.executeStage(plan, null));
     }
 
     /** A middle pipeline stage. */
     public StageActivations middle(StageActivations in) {
-        return new StageActivations(in.batch(), host(model.forward(in.batch(), in.hidden()), in.batch().numTokens()));
+        return new StageActivations(in.plan(), runner.executeStage(in.plan(), in.hidden()));
     }
 
-    /** Last pipeline stage: its layers, the final norm and the LM head. */
-    public float[] last(StageActivations in) {
-        return host(model.forward(in.batch(), in.hidden()), in.batch().logitTokens().length);
+    /** Last pipeline stage: its layers, the final norm, the LM head and sampling. */
+    public RunnerOutput last(StageActivations in) {
+        return runner.executeLastStage(in.plan(), in.hidden());
     }
 
-    private float[] host(io.stoker.llm.backend.Activation a, int rows) {
-        float[] out = new float[rows * a.cols()];
-        backend.copyToHost(a, rows, out, 0);
-        return out;
+    /**
+     * Diagnostics: a raw batch through this partition; logits {@code (logit tokens, vocab)} on the last stage, hidden
+     * states {@code (tokens, hidden)} before it.
+     */
+    public float[] forward(ForwardBatch b, float[] hiddenIn) {
+        return runner.forwardToHost(b, hiddenIn);
     }
 
     @Override
     public void close() {
-        if (backend != null) {
-            backend.close();
+        if (runner != null) {
+            runner.close();
         }
     }
 }
