@@ -18,24 +18,34 @@ import java.util.Locale;
 
 /**
  * {@code bin/stoker bench engine}: tokens/s of Stoker's engine and of llama.cpp (de.kherud:llama) on the same GGUF
- * weights, each engine in its own JVM, one after the other.
+ * weights, each engine in its own JVM, one after the other (with {@code --repeat}, interleaved pairs).
  *
  * <pre>
  * bin/stoker bench engine --model PATH [--dtype f32,q8_0] [--engines stoker,llama.cpp] [--batch 1,32]
  *     [--prompt-tokens 128] [--decode-tokens 64] [--threads N] [--kv-cache-mb 256] [--repeat 1] [--trials 3]
  *     [--json]
+ * bin/stoker bench engine --model PATH --shared-prefix 300 [--requests 256] [--decode-tokens 16] [--json]
  * </pre>
  *
  * {@code --model random:smollm-135m} writes a random-weight SmolLM-135M-shaped GGUF per dtype (cached under
  * {@code target/bench-models}); a {@code .gguf} path is used as is for both engines (its dtype is what it holds).
- * Output: JSON lines with {@code engine}, {@code dtype}, {@code batch}, {@code phase} ({@code prefill} or
- * {@code decode}), {@code tokens_per_s} and context fields.
+ * Batch N > 1 is Stoker's continuous batching against llama.cpp's own ({@code N} parallel slots, N concurrent
+ * streams). Output: JSON lines with {@code engine}, {@code dtype}, {@code batch}, {@code phase} ({@code prefill},
+ * {@code decode}, {@code shared_prefix}), {@code tokens_per_s}, {@code gflops} (matrix FLOPs per second) and
+ * {@code gflops_per_cpu_s} (the same over the CPU time used: steadier on a shared machine), and context fields.
+ *
+ * <p>{@code --shared-prefix N}: Stoker only; {@code --requests} prompts made of one shared N-token prefix and 16 tokens
+ * each of their own, run once without and once with prefix caching (per {@code --repeat}): one line per run with
+ * {@code prefix_cache}, {@code prefill_tokens_computed} and {@code tokens_per_s} (generated tokens per second, end to
+ * end).
  */
 public final class EngineBenchCommand {
     private static final String USAGE = "usage: bin/stoker bench engine --model PATH|random:smollm-135m"
             + " [--dtype f32,q8_0] [--engines stoker,llama.cpp]\n"
             + "    [--batch 1,32] [--prompt-tokens 128] [--decode-tokens 64] [--threads N] [--kv-cache-mb 256]"
             + " [--repeat 1] [--trials 3] [--json]\n"
+            + "       bin/stoker bench engine --model PATH --shared-prefix 300 [--requests 256] [--decode-tokens 16]"
+            + " [--json]\n"
             + "  --repeat runs each engine's worker JVM that many times (alternating engines); --trials is the number\n"
             + "  of timed runs inside one worker, of which the best is reported\n";
 
@@ -53,6 +63,9 @@ public final class EngineBenchCommand {
         int kvMb = 256;
         int repeat = 1;
         int trials = 3;
+        int sharedPrefix = 0;
+        int requests = 256;
+        boolean decodeSet = false;
         boolean json = false;
         try {
             for (int i = 0; i < args.length; i++) {
@@ -74,6 +87,13 @@ public final class EngineBenchCommand {
                         break;
                     case "--decode-tokens":
                         decode = Integer.parseInt(args[++i]);
+                        decodeSet = true;
+                        break;
+                    case "--shared-prefix":
+                        sharedPrefix = Integer.parseInt(args[++i]);
+                        break;
+                    case "--requests":
+                        requests = Integer.parseInt(args[++i]);
                         break;
                     case "--threads":
                         threads = Integer.parseInt(args[++i]);
@@ -101,28 +121,52 @@ public final class EngineBenchCommand {
             if (model == null) {
                 throw new IllegalArgumentException("--model is required");
             }
+            if (sharedPrefix < 0 || requests < 1) {
+                throw new IllegalArgumentException("--shared-prefix must be >= 1 and --requests >= 1");
+            }
         } catch (RuntimeException e) {
             System.err.println("stoker bench engine: " + e.getMessage());
             System.err.print(USAGE);
             System.exit(2);
         }
         if (!json) {
-            System.out.printf("%-10s %-6s %5s %-8s %12s %9s%n", "engine", "dtype", "batch", "phase", "tokens/s",
-                    "rss MB");
+            System.out.printf("%-10s %-6s %5s %-13s %12s %8s %10s %9s%n", "engine", "dtype", "batch", "phase", "tokens/s",
+                    "GFLOP/s", "GFLOP/cpu-s", "rss MB");
+        }
+        if (sharedPrefix > 0) {
+            int dec = decodeSet ? decode : 16;
+            for (String dt : dtypes) {
+                Path gguf = modelFor(model, dt);
+                double flops = BenchResult.flopsPerToken(gguf);
+                for (int r = 0; r < repeat; r++) {
+                    for (boolean caching : new boolean[]{false, true}) {
+                        List<String> cmd = new ArrayList<>(jvm("stoker", kvMb));
+                        cmd.add(StokerBenchWorker.class.getName());
+                        cmd.addAll(List.of("model=" + gguf, "dtype=" + dt, "threads=" + threads, "kvMb=" + kvMb,
+                                "prompt=" + prompt, "decode=" + dec, "flops=" + flops, "mode=shared-prefix",
+                                "shared=" + sharedPrefix, "requests=" + requests, "prefixCache=" + caching));
+                        runWorker(cmd, json);
+                    }
+                }
+            }
+            return;
         }
         for (String dt : dtypes) {
             Path gguf = modelFor(model, dt);
+            double flops = BenchResult.flopsPerToken(gguf);
             for (int r = 0; r < repeat; r++) {
                 for (String engine : engines) {
                     List<String> cmd = new ArrayList<>(jvm(engine, kvMb));
                     if (engine.equals("stoker")) {
                         cmd.add(StokerBenchWorker.class.getName());
-                        cmd.addAll(List.of(gguf.toString(), dt, Integer.toString(threads), Integer.toString(kvMb),
-                                Integer.toString(prompt), Integer.toString(decode), batches, Integer.toString(trials)));
+                        cmd.addAll(List.of("model=" + gguf, "dtype=" + dt, "threads=" + threads, "kvMb=" + kvMb,
+                                "prompt=" + prompt, "decode=" + decode, "batches=" + batches, "trials=" + trials,
+                                "flops=" + flops));
                     } else if (engine.equals("llama.cpp")) {
                         cmd.add(LlamaCppBenchWorker.class.getName());
-                        cmd.addAll(List.of(gguf.toString(), dt, Integer.toString(threads), Integer.toString(prompt),
-                                Integer.toString(decode), Integer.toString(trials)));
+                        cmd.addAll(List.of("model=" + gguf, "dtype=" + dt, "threads=" + threads,
+                                "prompt=" + prompt, "decode=" + decode, "batches=" + batches, "trials=" + trials,
+                                "flops=" + flops));
                     } else {
                         throw new IllegalArgumentException("unknown engine '" + engine + "' (stoker, llama.cpp)");
                     }
@@ -189,9 +233,17 @@ public final class EngineBenchCommand {
                     System.out.println(line);
                 } else {
                     ObjectNode o = BenchResult.parse(line);
-                    System.out.printf("%-10s %-6s %5d %-8s %12.1f %9d%n", o.get("engine").asText(),
-                            o.get("dtype").asText(), o.get("batch").asInt(), o.get("phase").asText(),
-                            o.get("tokens_per_s").asDouble(), o.path("peak_rss_mb").asLong(-1));
+                    String phase = o.get("phase").asText();
+                    if (o.has("prefix_cache")) {
+                        phase = "prefix-" + (o.get("prefix_cache").asBoolean() ? "on" : "off");
+                    }
+                    System.out.printf("%-10s %-6s %5d %-13s %12.1f %8.1f %10.1f %9d%s%n", o.get("engine").asText(),
+                            o.get("dtype").asText(), o.get("batch").asInt(), phase,
+                            o.get("tokens_per_s").asDouble(), o.path("gflops").asDouble(Double.NaN),
+                            o.path("gflops_per_cpu_s").asDouble(Double.NaN), o.path("peak_rss_mb").asLong(-1),
+                            o.has("prefill_tokens_computed") ? "   prefill tokens computed "
+                                    + o.get("prefill_tokens_computed").asLong() + " of "
+                                    + o.get("prompt_tokens").asLong() : "");
                 }
                 System.out.flush();
             }

@@ -137,6 +137,6 @@ public record EngineConfig(long kvCacheBytes, int blockSize, int maxBatchTokens,
     /** @return the model runner settings of one worker with {@code threads} threads */
     public ModelRunner.Config runnerConfig(int numBlocks, int workerThreads) {
         return new ModelRunner.Config(numBlocks, blockSize, maxBatchTokens, maxNumSeqs, workerThreads, kvCacheDtype,
-                backend);
+                backend, idle);
     }
 }

@@ -12,6 +12,7 @@ import io.stoker.llm.model.llama.LlamaConfig;
 import io.stoker.llm.model.llama.LlamaModel;
 import io.stoker.llm.sample.TokenLogprobs;
 import io.stoker.llm.tensor.DType;
+import io.stoker.runtime.channel.IdleKind;
 import io.stoker.runtime.comm.Communicator;
 
 import java.util.Arrays;
@@ -38,9 +39,10 @@ public final class ModelRunner implements AutoCloseable {
      * @param threads   CPU threads for the backend
      * @param kvDtype   KV cache elements: F32 or F16
      * @param backend   backend name ({@code cpu})
+     * @param idle      how the backend's threads wait between kernels
      */
     public record Config(int numBlocks, int blockSize, int maxTokens, int maxSeqs, int threads, DType kvDtype,
-                         String backend) implements java.io.Serializable {
+                         String backend, IdleKind idle) implements java.io.Serializable {
     }
 
     /** A running request's state on this runner. */
@@ -75,7 +77,7 @@ public final class ModelRunner implements AutoCloseable {
 
     public ModelRunner(LoadedModel m, Partition part, Communicator comm, Config cfg) {
         LlamaConfig c = m.config();
-        Backend be = Backends.create(cfg.backend(), cfg.threads());
+        Backend be = Backends.create(cfg.backend(), cfg.threads(), cfg.idle());
         try {
             int kvHeads = c.numKeyValueHeads() / part.worldSize();
             this.cache = be.createKvCache(part.firstLayer(), part.endLayer() - part.firstLayer(), cfg.numBlocks(),

@@ -8,6 +8,7 @@ import io.stoker.llm.model.ForwardBatch;
 import io.stoker.llm.tensor.DType;
 import io.stoker.llm.tensor.MappedTensor;
 import io.stoker.llm.tensor.Tensor;
+import io.stoker.runtime.channel.IdleKind;
 import io.stoker.runtime.comm.Communicator;
 import io.stoker.runtime.comm.ReduceOp;
 
@@ -27,7 +28,12 @@ public final class CpuBackend implements Backend {
     private final Map<Integer, float[]> reduceBuffers = new HashMap<>(); // by length; collectives need exact lengths
 
     public CpuBackend(int threads) {
-        this.pool = new WorkerPool(threads, "stoker-cpu");
+        this(threads, IdleKind.BACKOFF);
+    }
+
+    /** @param idle how the worker threads wait between kernels */
+    public CpuBackend(int threads, IdleKind idle) {
+        this.pool = new WorkerPool(threads, "stoker-cpu", idle);
         this.scratch = new Scratch[threads];
         for (int i = 0; i < threads; i++) {
             scratch[i] = new Scratch();

@@ -52,7 +52,11 @@ final class CpuKernels {
         return s;
     }
 
-    /** {@code y[t * yStride + r0 + r] = dot(w[r * n ..], x[t * xStride ..])} for a tile of {@code nr} rows. */
+    /**
+     * {@code y[t * yStride + r0 + r] = dot(w[r * n ..], x[t * xStride ..])} for a tile of {@code nr} rows. Register
+     * blocks: 3 rows x 4 tokens (then 2 x 4, 1 x 4) while 4 tokens remain, then 4 rows x 1 token: every block runs the
+     * same per-output arithmetic, so the block a (row, token) falls in never changes its bits.
+     */
     static void f32Tile(float[] w, int nr, int n, float[] x, int xStride, int nTok, float[] y, int yStride, int r0,
                         float[] lanes) {
         int vEnd = n - n % LANES;
@@ -63,6 +67,57 @@ final class CpuKernels {
             int x2 = x1 + xStride;
             int x3 = x2 + xStride;
             int r = 0;
+            for (; r + 3 <= nr; r += 3) { // 3 rows x 4 tokens: 12 accumulators; 7 loads feed 12 fmas
+                int wa = r * n;
+                int wb = wa + n;
+                int wc = wb + n;
+                FloatVector a0 = FloatVector.zero(F);
+                FloatVector a1 = a0;
+                FloatVector a2 = a0;
+                FloatVector a3 = a0;
+                FloatVector b0 = a0;
+                FloatVector b1 = a0;
+                FloatVector b2 = a0;
+                FloatVector b3 = a0;
+                FloatVector c0 = a0;
+                FloatVector c1 = a0;
+                FloatVector c2 = a0;
+                FloatVector c3 = a0;
+                for (int c = 0; c < vEnd; c += LANES) {
+                    FloatVector v0 = FloatVector.fromArray(F, x, x0 + c);
+                    FloatVector v1 = FloatVector.fromArray(F, x, x1 + c);
+                    FloatVector v2 = FloatVector.fromArray(F, x, x2 + c);
+                    FloatVector v3 = FloatVector.fromArray(F, x, x3 + c);
+                    FloatVector wv = FloatVector.fromArray(F, w, wa + c);
+                    a0 = wv.fma(v0, a0);
+                    a1 = wv.fma(v1, a1);
+                    a2 = wv.fma(v2, a2);
+                    a3 = wv.fma(v3, a3);
+                    wv = FloatVector.fromArray(F, w, wb + c);
+                    b0 = wv.fma(v0, b0);
+                    b1 = wv.fma(v1, b1);
+                    b2 = wv.fma(v2, b2);
+                    b3 = wv.fma(v3, b3);
+                    wv = FloatVector.fromArray(F, w, wc + c);
+                    c0 = wv.fma(v0, c0);
+                    c1 = wv.fma(v1, c1);
+                    c2 = wv.fma(v2, c2);
+                    c3 = wv.fma(v3, c3);
+                }
+                int o = t * yStride + r0 + r;
+                y[o] = tail(laneSum(a0, lanes), w, wa, x, x0, vEnd, n);
+                y[o + yStride] = tail(laneSum(a1, lanes), w, wa, x, x1, vEnd, n);
+                y[o + 2 * yStride] = tail(laneSum(a2, lanes), w, wa, x, x2, vEnd, n);
+                y[o + 3 * yStride] = tail(laneSum(a3, lanes), w, wa, x, x3, vEnd, n);
+                y[o + 1] = tail(laneSum(b0, lanes), w, wb, x, x0, vEnd, n);
+                y[o + 1 + yStride] = tail(laneSum(b1, lanes), w, wb, x, x1, vEnd, n);
+                y[o + 1 + 2 * yStride] = tail(laneSum(b2, lanes), w, wb, x, x2, vEnd, n);
+                y[o + 1 + 3 * yStride] = tail(laneSum(b3, lanes), w, wb, x, x3, vEnd, n);
+                y[o + 2] = tail(laneSum(c0, lanes), w, wc, x, x0, vEnd, n);
+                y[o + 2 + yStride] = tail(laneSum(c1, lanes), w, wc, x, x1, vEnd, n);
+                y[o + 2 + 2 * yStride] = tail(laneSum(c2, lanes), w, wc, x, x2, vEnd, n);
+                y[o + 2 + 3 * yStride] = tail(laneSum(c3, lanes), w, wc, x, x3, vEnd, n);
+            }
             for (; r + 2 <= nr; r += 2) { // 2 rows x 4 tokens: each loaded vector feeds 2 or 4 fmas
                 int wo = r * n;
                 int wp = wo + n;

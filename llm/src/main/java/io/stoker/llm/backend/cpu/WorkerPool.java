@@ -1,5 +1,9 @@
 package io.stoker.llm.backend.cpu;
 
+import io.stoker.llm.IdleStrategies;
+import io.stoker.runtime.channel.IdleKind;
+import org.agrona.concurrent.IdleStrategy;
+
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 
@@ -10,7 +14,10 @@ import java.util.concurrent.locks.LockSupport;
  * runs the chunks itself, and a worker that wakes late finds the job's counter exhausted. Which thread runs which
  * chunk never changes a result: every kernel computes each output element from its own inputs in a fixed order.
  *
- * <p>Workers spin briefly after a job (the next one usually follows within microseconds), then park.
+ * <p>Waits follow one policy, an {@link IdleKind} mapped to an Agrona {@link IdleStrategy} ({@link IdleStrategies}):
+ * workers wait for the next job with it (the next one usually follows within microseconds, so the back-off spins a
+ * while before it parks; publishing a job unparks them), and the caller waits for the last chunks with it (the worker
+ * that finishes the last chunk unparks the caller).
  *
  * <p>Thread-safety: {@link #parallelFor} is called by one thread at a time (the model's owner thread).
  */
@@ -25,13 +32,15 @@ public final class WorkerPool implements AutoCloseable {
     private static final class Job {
         final Task task;
         final int n;
+        final Thread caller;
         final AtomicInteger next = new AtomicInteger();
         final AtomicInteger done = new AtomicInteger();
         volatile Throwable failure;
 
-        Job(Task task, int n) {
+        Job(Task task, int n, Thread caller) {
             this.task = task;
             this.n = n;
+            this.caller = caller;
         }
 
         /** Claims and runs chunks until none is left. */
@@ -43,24 +52,38 @@ public final class WorkerPool implements AutoCloseable {
                 } catch (Throwable t) {
                     failure = t;
                 } finally {
-                    done.incrementAndGet(); // release: the chunk's writes happen-before the caller's read of done
+                    // release: the chunk's writes happen-before the caller's read of done
+                    if (done.incrementAndGet() == n && worker != 0) {
+                        LockSupport.unpark(caller);
+                    }
                 }
             }
         }
     }
 
-    private static final int SPINS = 2_000;
+    /** Busy spins before a waiter yields: a job or a chunk usually completes within microseconds. */
+    static final long SPINS = 2_000;
+    static final long YIELDS = 50;
+    static final long MAX_PARK_NANOS = 500_000;
 
     private final Thread[] workers;
     private final int threads;
+    private final IdleKind idle;
+    private final IdleStrategy callerIdle;
     private volatile Job current;
     private volatile boolean closed;
 
     public WorkerPool(int threads, String name) {
+        this(threads, name, IdleKind.BACKOFF);
+    }
+
+    public WorkerPool(int threads, String name, IdleKind idle) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads=" + threads + " must be >= 1");
         }
         this.threads = threads;
+        this.idle = idle;
+        this.callerIdle = IdleStrategies.of(idle, SPINS, YIELDS, MAX_PARK_NANOS);
         this.workers = new Thread[threads - 1];
         for (int i = 0; i < workers.length; i++) {
             final int id = i + 1;
@@ -74,6 +97,10 @@ public final class WorkerPool implements AutoCloseable {
         return threads;
     }
 
+    public IdleKind idle() {
+        return idle;
+    }
+
     /** Runs {@code task} for chunks {@code 0..n-1} across the pool and returns when all are done. */
     public void parallelFor(int n, Task t) {
         if (n <= 0) {
@@ -85,19 +112,18 @@ public final class WorkerPool implements AutoCloseable {
             }
             return;
         }
-        Job job = new Job(t, n);
+        Job job = new Job(t, n, Thread.currentThread());
         current = job; // publishes the job
-        for (Thread w : workers) {
-            LockSupport.unpark(w);
+        if (idle.parks()) {
+            for (Thread w : workers) {
+                LockSupport.unpark(w);
+            }
         }
         job.work(0);
-        int spins = 0;
+        IdleStrategy wait = callerIdle;
+        wait.reset();
         while (job.done.get() < n) {
-            if (++spins < SPINS) {
-                Thread.onSpinWait();
-            } else {
-                Thread.yield();
-            }
+            wait.idle();
         }
         Throwable f = job.failure;
         if (f != null) {
@@ -112,18 +138,16 @@ public final class WorkerPool implements AutoCloseable {
     }
 
     private void loop(int id) {
+        IdleStrategy wait = IdleStrategies.of(idle, SPINS, YIELDS, MAX_PARK_NANOS);
         Job last = null;
-        int idle = 0;
         while (!closed) {
             Job j = current;
             if (j != last && j != null) {
                 last = j;
                 j.work(id);
-                idle = 0;
-            } else if (++idle < SPINS) {
-                Thread.onSpinWait();
+                wait.reset();
             } else {
-                LockSupport.parkNanos(500_000);
+                wait.idle();
             }
         }
     }
