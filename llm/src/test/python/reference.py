@@ -10,6 +10,7 @@ attention, SwiGLU, tied or untied lm_head, Qwen2 qkv bias) in float64 with torch
 
 --quantize f16|q8_0 first rounds every 2-D weight the way a GGUF file of that type stores it (q8_0: blocks of 32,
 d = max|x| / 127 stored as f16, q = roundf(x / d) in float32), so quantized engines can be checked tightly too.
+--kv f16 rounds keys (after RoPE) and values to binary16, as an f16 KV cache stores them.
 Run it as /usr/bin/python3 (Debian's python3-numpy and python3-torch).
 """
 import argparse
@@ -84,7 +85,7 @@ def rotate_half(x):
     return torch.cat((-x[..., h:], x[..., :h]), dim=-1)
 
 
-def forward(W, cfg, ids):
+def forward(W, cfg, ids, kv="none"):
     hidden = cfg["hidden_size"]
     nh = cfg["num_attention_heads"]
     nkv = cfg.get("num_key_value_heads") or nh
@@ -115,6 +116,9 @@ def forward(W, cfg, ids):
         v = lin("self_attn.v_proj", h).view(T, nkv, hd).transpose(0, 1)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
+        if kv == "f16":  # an f16 KV cache stores keys (after RoPE) and values rounded to binary16
+            k = k.float().half().double()
+            v = v.float().half().double()
         k = k.repeat_interleave(nh // nkv, dim=0)
         v = v.repeat_interleave(nh // nkv, dim=0)
         att = torch.softmax(q @ k.transpose(-1, -2) / np.sqrt(hd) + mask, dim=-1)
@@ -135,6 +139,7 @@ def main():
     ap.add_argument("--ids", required=True)
     ap.add_argument("--steps", type=int, default=32)
     ap.add_argument("--quantize", default="none", choices=["none", "f16", "q8_0"])
+    ap.add_argument("--kv", default="none", choices=["none", "f16"])
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     cfg = json.load(open(a.model + "/config.json"))
@@ -144,12 +149,12 @@ def main():
     W = {k: torch.from_numpy(v) for k, v in raw.items()}
     ids = [int(t) for t in a.ids.split(",")]
     with torch.no_grad():
-        logits = forward(W, cfg, ids)
+        logits = forward(W, cfg, ids, a.kv)
         logits.numpy().astype("<f8").tofile(a.out + ".logits")
         seq = list(ids)
         greedy, margins = [], []
         for _ in range(a.steps):
-            last = forward(W, cfg, seq)[-1]
+            last = forward(W, cfg, seq, a.kv)[-1]
             top = torch.topk(last, 2)
             greedy.append(int(top.indices[0]))
             margins.append(float(top.values[0] - top.values[1]))

@@ -205,13 +205,8 @@ public final class ModelLoader {
                 ? (List<?>) g.metadata().get("tokenizer.ggml.tokens") : null;
         MappedTensor embd = g.tensors().get("token_embd.weight");
         int vocab = g.number(pre + "vocab_size", toks != null ? toks.size() : embd != null ? embd.rows() : 0).intValue();
-        List<Integer> eos = new ArrayList<>();
-        if (g.metadata().get("tokenizer.ggml.eos_token_id") instanceof Number) {
-            eos.add(((Number) g.metadata().get("tokenizer.ggml.eos_token_id")).intValue());
-        }
-        if (g.metadata().get("tokenizer.ggml.eot_token_id") instanceof Number) {
-            eos.add(((Number) g.metadata().get("tokenizer.ggml.eot_token_id")).intValue());
-        }
+        // end of generation as llama.cpp decides it: eos/eot/eom ids plus end-of-turn tokens found by their text
+        List<Integer> eos = new ArrayList<>(GgufVocab.endOfGeneration(g.metadata()));
         int bos = g.number("tokenizer.ggml.bos_token_id", -1).intValue();
         float[] freqFactors = g.tensors().containsKey("rope_freqs.weight")
                 ? g.tensors().get("rope_freqs.weight").toFloatArray() : null;

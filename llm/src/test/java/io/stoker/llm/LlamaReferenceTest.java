@@ -35,7 +35,10 @@ class LlamaReferenceTest {
 
     /** Runs the prompt in one forward call (logits at every position), then greedy decode one token per call. */
     static Run run(String location, int steps) {
-        EngineConfig cfg = EngineConfig.defaults().withKvCacheBytes(8L << 20).withThreads(2);
+        return run(location, steps, EngineConfig.defaults().withKvCacheBytes(8L << 20).withThreads(2));
+    }
+
+    static Run run(String location, int steps, EngineConfig cfg) {
         try (LoadedModel m = ModelLoader.load(location); LocalExecutor ex = new LocalExecutor(m, cfg)) {
             int vocab = m.config().vocabSize();
             int[] table = new int[(PROMPT.length + steps) / cfg.blockSize() + 1];

@@ -31,9 +31,14 @@ public final class PythonReference {
     private PythonReference() {
     }
 
-    public static synchronized Result run(Path hfDir, int[] ids, int steps, String quantize) {
+    public static Result run(Path hfDir, int[] ids, int steps, String quantize) {
+        return run(hfDir, ids, steps, quantize, "none");
+    }
+
+    /** @param kv {@code none}, or {@code f16}: keys and values rounded to binary16 as an f16 KV cache holds them */
+    public static synchronized Result run(Path hfDir, int[] ids, int steps, String quantize, String kv) {
         String ids2 = Arrays.stream(ids).mapToObj(Integer::toString).collect(Collectors.joining(","));
-        String key = hfDir + "|" + ids2 + "|" + steps + "|" + quantize;
+        String key = hfDir + "|" + ids2 + "|" + steps + "|" + quantize + "|" + kv;
         Result cached = CACHE.get(key);
         if (cached != null) {
             return cached;
@@ -42,7 +47,7 @@ public final class PythonReference {
             Path out = Files.createTempFile(Paths.get("target").toAbsolutePath(), "ref", "");
             Path script = Paths.get("src", "test", "python", "reference.py").toAbsolutePath();
             Process p = new ProcessBuilder(PYTHON, script.toString(), "--model", hfDir.toString(), "--ids", ids2,
-                    "--steps", Integer.toString(steps), "--quantize", quantize, "--out", out.toString())
+                    "--steps", Integer.toString(steps), "--quantize", quantize, "--kv", kv, "--out", out.toString())
                     .redirectErrorStream(true).start();
             String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (!p.waitFor(300, TimeUnit.SECONDS) || p.exitValue() != 0) {

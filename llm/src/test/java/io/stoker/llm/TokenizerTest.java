@@ -41,7 +41,9 @@ class TokenizerTest {
             assertThat(gg.tokenizer().encode(TEXT, true)).containsExactly(hf.tokenizer().encode(TEXT, true));
             assertThat(gg.tokenizer().decode(hf.tokenizer().encode(TEXT, true), true)).isEqualTo(TEXT);
             assertThat(gg.chatTemplate()).isNotNull();
-            assertThat(gg.eosTokenIds()).containsExactly(2);
+            assertThat(hf.eosTokenIds()).containsExactly(2);
+            // GGUF follows llama.cpp: <|endoftext|> (id 0) also ends generation, by its name
+            assertThat(gg.eosTokenIds()).containsExactlyInAnyOrder(2, 0);
         }
     }
 

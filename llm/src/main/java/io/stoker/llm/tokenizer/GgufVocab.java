@@ -11,6 +11,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Rebuilds a Hugging Face {@code tokenizer.json} from a GGUF file's embedded vocabulary
@@ -23,6 +24,10 @@ import java.util.Map;
  *       {@code LlamaConverter} does; byte fallback, {@code ▁} for spaces.</li>
  * </ul>
  * Token types 3 (control) become special added tokens, 4 (user-defined) plain added tokens.
+ *
+ * <p>Two rules follow llama.cpp ({@code llama-vocab.cpp}) rather than Hugging Face, so a GGUF file behaves as it does
+ * there: whether encoding adds BOS when {@code tokenizer.ggml.add_bos_token} is absent ({@link #addsBos}), and which
+ * tokens end generation ({@link #endOfGeneration}).
  */
 public final class GgufVocab {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -31,7 +36,67 @@ public final class GgufVocab {
     private static final String QWEN2_REGEX = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}|"
             + " ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
+    /** Pre-tokenizers for which llama.cpp adds BOS by default (its LLAMA3 group, tekken, chameleon). */
+    private static final Set<String> BOS_BY_DEFAULT_PRE = Set.of("llama3", "llama-v3", "llama-bpe", "falcon3",
+            "falcon-h1", "pixtral", "midm-2.0", "lfm2", "tekken", "chameleon");
+    /** Token texts llama.cpp treats as end of generation, besides the eos/eot/eom ids in the metadata. */
+    private static final Set<String> EOG_TEXTS = Set.of("<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>",
+            "<|call|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>", "<|end_of_text|>",
+            "<end_of_utterance>", "<\uff5cend\u2581of\u2581sentence\uff5c>", "<|fim_pad|>", "<|fim_repo|>",
+            "<|repo_name|>", "<|file_sep|>");
+
     private GgufVocab() {
+    }
+
+    /**
+     * Whether encoding with special tokens prepends BOS: {@code tokenizer.ggml.add_bos_token} when present; otherwise
+     * llama.cpp's default: yes for SentencePiece vocabularies ({@code llama}) and for byte-level BPE with a Llama 3
+     * style pre-tokenizer ({@code llama-bpe}, {@code llama3}, ...), no for other BPE vocabularies.
+     */
+    public static boolean addsBos(Map<String, Object> meta) {
+        Object key = meta.get("tokenizer.ggml.add_bos_token");
+        if (key instanceof Boolean) {
+            return (Boolean) key;
+        }
+        String model = String.valueOf(meta.get("tokenizer.ggml.model"));
+        if (model.equals("llama")) {
+            return true;
+        }
+        return model.equals("gpt2")
+                && BOS_BY_DEFAULT_PRE.contains(String.valueOf(meta.getOrDefault("tokenizer.ggml.pre", "default")));
+    }
+
+    /**
+     * The token ids that end generation, as llama.cpp decides: {@code tokenizer.ggml.eos_token_id},
+     * {@code eot_token_id} and {@code eom_token_id} when present, plus every token whose text names an end of turn
+     * ({@code <|eot_id|>}, {@code <|im_end|>}, {@code <|end|>}, {@code <end_of_turn>}, {@code <|endoftext|>}, ...).
+     * As in llama.cpp, {@code <|end|>} does not end generation in vocabularies that also have {@code <|return|>} and
+     * {@code <|call|>} (o200k_harmony).
+     */
+    public static Set<Integer> endOfGeneration(Map<String, Object> meta) {
+        Set<Integer> ids = new java.util.LinkedHashSet<>();
+        for (String k : new String[]{"tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id",
+            "tokenizer.ggml.eom_token_id"}) {
+            if (meta.get(k) instanceof Number) {
+                ids.add(((Number) meta.get(k)).intValue());
+            }
+        }
+        if (!(meta.get("tokenizer.ggml.tokens") instanceof List)) {
+            return ids;
+        }
+        List<?> tokens = (List<?>) meta.get("tokenizer.ggml.tokens");
+        Map<String, Integer> named = new HashMap<>();
+        for (int i = 0; i < tokens.size(); i++) {
+            String t = String.valueOf(tokens.get(i));
+            if (EOG_TEXTS.contains(t)) {
+                named.putIfAbsent(t, i);
+            }
+        }
+        if (named.containsKey("<|return|>") && named.containsKey("<|call|>")) {
+            named.remove("<|end|>");
+        }
+        ids.addAll(named.values());
+        return ids;
     }
 
     /**
@@ -62,7 +127,7 @@ public final class GgufVocab {
                 t.put("special", type == 3);
             }
         }
-        boolean addBos = Boolean.TRUE.equals(meta.get("tokenizer.ggml.add_bos_token"));
+        boolean addBos = addsBos(meta);
         Object bos = meta.get("tokenizer.ggml.bos_token_id");
         if (model.equals("gpt2")) {
             root.putNull("normalizer");
@@ -102,7 +167,7 @@ public final class GgufVocab {
             rep.putObject("pattern").put("String", " ");
             rep.put("content", "\u2581");
             root.putNull("pre_tokenizer");
-            postProcessor(root, addBos || !meta.containsKey("tokenizer.ggml.add_bos_token"), bos, tokens);
+            postProcessor(root, addBos, bos, tokens);
             ObjectNode dec = root.putObject("decoder");
             dec.put("type", "Sequence");
             ArrayNode ds = dec.putArray("decoders");

@@ -77,6 +77,12 @@ public final class GgufWriter {
         return this;
     }
 
+    /** Drops a metadata key (to write files that lack it). */
+    public GgufWriter remove(String key) {
+        meta.remove(key);
+        return this;
+    }
+
     /** Adds a tensor; 1-D tensors are always written as F32 (as llama.cpp's converter does). */
     public GgufWriter addTensor(String name, float[] data, DType dtype, long... shape) {
         long cols = shape[shape.length - 1];

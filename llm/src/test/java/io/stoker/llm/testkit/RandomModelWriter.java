@@ -161,6 +161,15 @@ public final class RandomModelWriter {
 
     /** Writes the same weights as a GGUF file with 2-D tensors in {@code dtype} (F32, F16 or Q8_0). */
     public static void writeGguf(Spec s, Path file, DType dtype) throws IOException {
+        writeGguf(s, file, dtype, g -> { });
+    }
+
+    /**
+     * Like {@link #writeGguf(Spec, Path, DType)}; {@code edit} may change or remove metadata before the file is written
+     * (e.g. drop {@code tokenizer.ggml.add_bos_token}, change {@code tokenizer.ggml.pre}).
+     */
+    public static void writeGguf(Spec s, Path file, DType dtype, java.util.function.Consumer<GgufWriter> edit)
+            throws IOException {
         Map<String, long[]> shapes = new LinkedHashMap<>();
         Map<String, float[]> w = weights(s, shapes);
         boolean llama = !s.architecture().equals("Qwen2ForCausalLM");
@@ -224,6 +233,7 @@ public final class RandomModelWriter {
             }
             g.addTensor(GgufNames.toGguf(name), val, dtype, shape);
         }
+        edit.accept(g);
         Files.createDirectories(file.toAbsolutePath().getParent());
         g.write(file);
     }
