@@ -16,8 +16,11 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>Waits follow one policy, an {@link IdleKind} mapped to an Agrona {@link IdleStrategy} ({@link IdleStrategies}):
  * workers wait for the next job with it (the next one usually follows within microseconds, so the back-off spins a
- * while before it parks; publishing a job unparks them), and the caller waits for the last chunks with it (the worker
- * that finishes the last chunk unparks the caller).
+ * while, then parks without a yield phase: publishing a job unparks a parked worker at once, while a worker that
+ * yielded to another process on a busy host would start its chunks late). The caller's wait for the last chunks is short by
+ * construction, so under {@code BACKOFF} it spins, then yields, and never parks (a parked caller would queue behind
+ * other runnable threads on a busy host); under {@code PARK} it parks and the worker that finishes the last chunk
+ * unparks it.
  *
  * <p>Thread-safety: {@link #parallelFor} is called by one thread at a time (the model's owner thread).
  */
@@ -63,7 +66,8 @@ public final class WorkerPool implements AutoCloseable {
 
     /** Busy spins before a waiter yields: a job or a chunk usually completes within microseconds. */
     static final long SPINS = 2_000;
-    static final long YIELDS = 50;
+    static final long WORKER_YIELDS = 0;
+    static final long CALLER_YIELDS = 50;
     static final long MAX_PARK_NANOS = 500_000;
 
     private final Thread[] workers;
@@ -83,7 +87,8 @@ public final class WorkerPool implements AutoCloseable {
         }
         this.threads = threads;
         this.idle = idle;
-        this.callerIdle = IdleStrategies.of(idle, SPINS, YIELDS, MAX_PARK_NANOS);
+        this.callerIdle = IdleStrategies.of(idle, SPINS, idle == IdleKind.BACKOFF ? Long.MAX_VALUE : CALLER_YIELDS,
+                MAX_PARK_NANOS);
         this.workers = new Thread[threads - 1];
         for (int i = 0; i < workers.length; i++) {
             final int id = i + 1;
@@ -138,7 +143,7 @@ public final class WorkerPool implements AutoCloseable {
     }
 
     private void loop(int id) {
-        IdleStrategy wait = IdleStrategies.of(idle, SPINS, YIELDS, MAX_PARK_NANOS);
+        IdleStrategy wait = IdleStrategies.of(idle, SPINS, WORKER_YIELDS, MAX_PARK_NANOS);
         Job last = null;
         while (!closed) {
             Job j = current;
