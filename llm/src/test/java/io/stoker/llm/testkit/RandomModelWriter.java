@@ -170,8 +170,19 @@ public final class RandomModelWriter {
      */
     public static void writeGguf(Spec s, Path file, DType dtype, java.util.function.Consumer<GgufWriter> edit)
             throws IOException {
+        writeGguf(s, file, dtype, edit, w -> { });
+    }
+
+    /**
+     * Like {@link #writeGguf(Spec, Path, DType, java.util.function.Consumer)}; {@code weightEdit} may change the
+     * weights (Hugging Face names, row-major) before they are written, e.g. zero the LM-head rows of tokens a test
+     * never wants generated.
+     */
+    public static void writeGguf(Spec s, Path file, DType dtype, java.util.function.Consumer<GgufWriter> edit,
+                                 java.util.function.Consumer<Map<String, float[]>> weightEdit) throws IOException {
         Map<String, long[]> shapes = new LinkedHashMap<>();
         Map<String, float[]> w = weights(s, shapes);
+        weightEdit.accept(w);
         boolean llama = !s.architecture().equals("Qwen2ForCausalLM");
         String arch = llama ? "llama" : "qwen2";
         GgufWriter g = new GgufWriter();
