@@ -15,7 +15,6 @@ import org.slf4j.LoggerFactory;
 
 import java.security.SecureRandom;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
@@ -346,13 +345,18 @@ public final class LlmEngine implements Agent, AutoCloseable {
             return;
         }
         closed = true;
-        AgentRunner r = agentRunner;
-        if (r != null) {
-            Thread t = loopThread;
-            if (t != null) {
-                LockSupport.unpark(t);
+        // the agent's next doWork sees `closed` and ends its runner; wait a bounded time for the step in flight
+        Thread t = loopThread;
+        if (t != null && t != Thread.currentThread()) {
+            LockSupport.unpark(t);
+            try {
+                t.join(10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
-            r.close();
+            if (t.isAlive()) {
+                LOG.warn("engine thread did not stop within 10 s (a step still running); closing anyway");
+            }
         }
         failPending(new IllegalStateException("engine closed before the request ran"),
                 new IllegalStateException("engine closed before the request finished"));

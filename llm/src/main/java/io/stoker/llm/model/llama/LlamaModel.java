@@ -20,7 +20,8 @@ import io.stoker.runtime.comm.Communicator;
  * stage (a range of layers).
  *
  * <p>Read top to bottom: {@link LlamaConfig} (separate file), {@link Weights}, {@link State}, then
- * {@link #forward}, which follows transformers' {@code modeling_llama.py}.
+ * {@link #forward}, which follows transformers' {@code modeling_llama.py}. Every step of it is a {@link Backend} op
+ * over backend-owned {@link Activation}s, so the same code runs on the CPU and on a device.
  *
  * <p>Thread-safety: one thread calls {@link #forward} at a time (the owning engine or actor thread).
  */
