@@ -25,6 +25,7 @@ import java.util.Locale;
  *     [--prompt-tokens 128] [--decode-tokens 64] [--threads N] [--kv-cache-mb 256] [--repeat 1] [--trials 3]
  *     [--json]
  * bin/stoker bench engine --model PATH --shared-prefix 300 [--requests 256] [--decode-tokens 16] [--json]
+ * bin/stoker bench engine --kernels [--dtype f32,q8_0] [--json]
  * </pre>
  *
  * {@code --model random:smollm-135m} writes a random-weight SmolLM-135M-shaped GGUF per dtype (cached under
@@ -38,6 +39,8 @@ import java.util.Locale;
  * each of their own, run once without and once with prefix caching (per {@code --repeat}): one line per run with
  * {@code prefix_cache}, {@code prefill_tokens_computed} and {@code tokens_per_s} (generated tokens per second, end to
  * end).
+ *
+ * <p>{@code --kernels}: {@link KernelBench}, the matrix-product kernels alone.
  */
 public final class EngineBenchCommand {
     private static final String USAGE = "usage: bin/stoker bench engine --model PATH|random:smollm-135m"
@@ -46,6 +49,7 @@ public final class EngineBenchCommand {
             + " [--repeat 1] [--trials 3] [--json]\n"
             + "       bin/stoker bench engine --model PATH --shared-prefix 300 [--requests 256] [--decode-tokens 16]"
             + " [--json]\n"
+            + "       bin/stoker bench engine --kernels [--dtype f32,q8_0] [--json]   (CPU matmul alone, one thread)\n"
             + "  --repeat runs each engine's worker JVM that many times (alternating engines); --trials is the number\n"
             + "  of timed runs inside one worker, of which the best is reported\n";
 
@@ -66,6 +70,7 @@ public final class EngineBenchCommand {
         int sharedPrefix = 0;
         int requests = 256;
         boolean decodeSet = false;
+        boolean kernels = false;
         boolean json = false;
         try {
             for (int i = 0; i < args.length; i++) {
@@ -95,6 +100,9 @@ public final class EngineBenchCommand {
                     case "--requests":
                         requests = Integer.parseInt(args[++i]);
                         break;
+                    case "--kernels":
+                        kernels = true;
+                        break;
                     case "--threads":
                         threads = Integer.parseInt(args[++i]);
                         break;
@@ -118,7 +126,7 @@ public final class EngineBenchCommand {
                         throw new IllegalArgumentException("unknown option '" + args[i] + "'");
                 }
             }
-            if (model == null) {
+            if (model == null && !kernels) {
                 throw new IllegalArgumentException("--model is required");
             }
             if (sharedPrefix < 0 || requests < 1) {
@@ -128,6 +136,10 @@ public final class EngineBenchCommand {
             System.err.println("stoker bench engine: " + e.getMessage());
             System.err.print(USAGE);
             System.exit(2);
+        }
+        if (kernels) {
+            KernelBench.run(dtypes, json);
+            return;
         }
         if (!json) {
             System.out.printf("%-10s %-6s %5s %-13s %12s %8s %10s %9s%n", "engine", "dtype", "batch", "phase", "tokens/s",
