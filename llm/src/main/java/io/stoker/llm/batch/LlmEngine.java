@@ -46,6 +46,7 @@ public final class LlmEngine implements AutoCloseable {
     private volatile Thread loopThread;
     private volatile boolean closed;
     private volatile Throwable death;
+    private volatile Throwable abortCause;
     private long steps;
     private long tokensComputed;
 
@@ -275,6 +276,11 @@ public final class LlmEngine implements AutoCloseable {
 
     private void loop() {
         while (!closed) {
+            Throwable abort = abortCause;
+            if (abort != null) {
+                die(abort);
+                return;
+            }
             int work;
             try {
                 work = step();
@@ -311,6 +317,19 @@ public final class LlmEngine implements AutoCloseable {
         }
     }
 
+    /**
+     * Kills the engine from outside (a watchdog, a fatal device error): the step loop stops before its next step and
+     * every pending request fails with {@link EngineDeadException} carrying {@code cause}, as if the loop had thrown
+     * it. Requires the loop started with {@link #start()}.
+     */
+    public void abort(Throwable cause) {
+        abortCause = cause;
+        Thread t = loopThread;
+        if (t != null) {
+            LockSupport.unpark(t);
+        }
+    }
+
     /** @return the error that killed the step loop, or null while the engine is alive */
     public Throwable failure() {
         return death;
@@ -318,7 +337,7 @@ public final class LlmEngine implements AutoCloseable {
 
     /** @return true until the engine is closed or its step loop died */
     public boolean isUsable() {
-        return !closed && death == null;
+        return !closed && death == null && abortCause == null;
     }
 
     private void checkUsable() {

@@ -29,7 +29,8 @@ import java.util.Set;
  */
 public record SamplingParams(double temperature, double topP, int topK, double minP, double repetitionPenalty,
                              double presencePenalty, double frequencyPenalty, int maxTokens, List<String> stop,
-                             Set<Integer> stopTokenIds, boolean ignoreEos, int logprobs, Long seed) {
+                             Set<Integer> stopTokenIds, boolean ignoreEos, int logprobs, Long seed)
+        implements java.io.Serializable {
     public static final int MAX_LOGPROBS = 20;
 
     public SamplingParams {

@@ -70,7 +70,7 @@ public enum StokerOption {
     }
 
     /** @return the known key closest to {@code key} (edit distance), for "did you mean" hints; null if none is close */
-    static String closest(String key, Iterable<String> known) {
+    public static String closest(String key, Iterable<String> known) {
         String best = null;
         int bestDistance = Integer.MAX_VALUE;
         String k = key.toLowerCase(Locale.ROOT);

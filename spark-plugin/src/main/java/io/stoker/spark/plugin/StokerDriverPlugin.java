@@ -22,6 +22,8 @@ import java.util.Map;
 public final class StokerDriverPlugin implements DriverPlugin {
     private static final Logger LOG = LoggerFactory.getLogger(StokerDriverPlugin.class);
 
+    private static final String EXTENSIONS_KEY = "spark.sql.extensions";
+
     private DriverState state;
 
     @Override
@@ -31,6 +33,7 @@ public final class StokerDriverPlugin implements DriverPlugin {
             all.put(kv._1(), kv._2());
         }
         StokerConf conf = StokerConf.parse(all);
+        addSqlExtensions(sc);
         state = new DriverState(java.util.UUID.randomUUID().toString(), conf);
         DriverState.register(sc, state);
         LOG.info("Stoker driver plugin started (session {}): {} configured actor pool(s) {}", state.session(),
@@ -38,6 +41,22 @@ public final class StokerDriverPlugin implements DriverPlugin {
         Map<String, String> extra = new HashMap<>(conf.toMap());
         extra.put(DriverState.SESSION_KEY, state.session());
         return extra;
+    }
+
+    /**
+     * Adds Stoker's SQL extensions (the {@code llm_generate} function and the LLM operator) to
+     * {@code spark.sql.extensions}, as spark-rapids does: SparkSession reads that static setting from the context's
+     * configuration when the session is built, after this plugin's init. A user's own extensions are kept.
+     */
+    static void addSqlExtensions(SparkContext sc) {
+        String name = io.stoker.spark.llm.StokerSqlExtensions.class.getName();
+        String current = sc.conf().get(EXTENSIONS_KEY, "").trim();
+        for (String e : current.split(",")) {
+            if (e.trim().equals(name)) {
+                return;
+            }
+        }
+        sc.conf().set(EXTENSIONS_KEY, current.isEmpty() ? name : current + "," + name);
     }
 
     @Override

@@ -1,0 +1,70 @@
+package io.stoker.spark.llm
+
+import io.stoker.spark.StokerSparkPlugin
+import io.stoker.spark.plugin.DriverState
+import org.apache.spark.rdd.RDD
+import org.apache.spark.sql.catalyst.InternalRow
+import org.apache.spark.sql.catalyst.expressions.{Attribute, UnsafeProjection}
+import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan
+import org.apache.spark.sql.execution.{SparkPlan, SparkStrategy, UnaryExecNode}
+import org.apache.spark.sql.execution.metric.{SQLMetric, SQLMetrics}
+
+import scala.jdk.CollectionConverters._
+
+/**
+ * The batching physical operator of an LLM call. Each task feeds its partition, in Arrow batches, to its executor's
+ * long-lived [[LlmProcessor]] (one engine per executor and model, shared by every task, stage and job), keeps up to
+ * `max_in_flight_per_task` rows in flight, and emits each input row with its result struct, in input order.
+ * Never one blocking engine call per row.
+ */
+case class LlmEvalExec(call: LlmGenerate, result: Attribute, child: SparkPlan) extends UnaryExecNode {
+  override def output: Seq[Attribute] = child.output :+ result
+
+  override def producedAttributes = org.apache.spark.sql.catalyst.expressions.AttributeSet(result)
+
+  override lazy val metrics: Map[String, SQLMetric] = Map(
+    LlmSqlMetrics.ROWS -> SQLMetrics.createMetric(sparkContext, "number of output rows"),
+    LlmSqlMetrics.ERRORED -> SQLMetrics.createMetric(sparkContext, "number of errored rows"),
+    LlmSqlMetrics.INPUT_TOKENS -> SQLMetrics.createMetric(sparkContext, "input tokens"),
+    LlmSqlMetrics.GENERATED_TOKENS -> SQLMetrics.createMetric(sparkContext, "generated tokens"),
+    LlmSqlMetrics.ENGINE_WAIT -> SQLMetrics.createNanoTimingMetric(sparkContext, "time waiting for the engine"))
+
+  override def nodeName: String = "LlmGenerate"
+
+  override def simpleString(maxFields: Int): String =
+    s"LlmGenerate [model=${call.spec.model}, input=${call.input.sql}" +
+      call.sampling.map(s => s", sampling=${s.sql}").getOrElse("") + s"] -> ${result}"
+
+  override protected def doExecute(): RDD[InternalRow] = {
+    val state = DriverState.forContext(sparkContext)
+    if (state == null) {
+      throw new IllegalStateException(s"${LlmGenerate.Name} needs Stoker's plugin: start Spark with spark.plugins=" +
+        classOf[StokerSparkPlugin].getName)
+    }
+    val session = state.session()
+    val spec = call.spec
+    val inputs = call.children
+    val requestType = call.requestType
+    val childOutput = child.output
+    val timeZone = conf.sessionLocalTimeZone
+    val outTypes = output.map(_.dataType).toArray
+    val m = new LlmSqlMetrics(longMetric(LlmSqlMetrics.ROWS), longMetric(LlmSqlMetrics.ERRORED),
+      longMetric(LlmSqlMetrics.INPUT_TOKENS), longMetric(LlmSqlMetrics.GENERATED_TOKENS),
+      longMetric(LlmSqlMetrics.ENGINE_WAIT))
+    child.execute().mapPartitions({ rows =>
+      val request = UnsafeProjection.create(inputs, childOutput)
+      val toUnsafe = UnsafeProjection.create(outTypes)
+      LlmTaskRunner.open(session, spec, rows.asJava, request, requestType, timeZone, m).asScala.map(toUnsafe)
+    }, preservesPartitioning = true)
+  }
+
+  override protected def withNewChildInternal(newChild: SparkPlan): LlmEvalExec = copy(child = newChild)
+}
+
+/** Plans [[LlmEval]] nodes as [[LlmEvalExec]]. */
+object LlmStrategy extends SparkStrategy {
+  override def apply(plan: LogicalPlan): Seq[SparkPlan] = plan match {
+    case LlmEval(call, result, child) => LlmEvalExec(call, result, planLater(child)) :: Nil
+    case _ => Nil
+  }
+}
