@@ -23,11 +23,11 @@ case class LlmEvalExec(call: LlmGenerate, result: Attribute, child: SparkPlan) e
   override def producedAttributes = org.apache.spark.sql.catalyst.expressions.AttributeSet(result)
 
   override lazy val metrics: Map[String, SQLMetric] = Map(
-    LlmSqlMetrics.ROWS -> SQLMetrics.createMetric(sparkContext, "number of output rows"),
-    LlmSqlMetrics.ERRORED -> SQLMetrics.createMetric(sparkContext, "number of errored rows"),
-    LlmSqlMetrics.INPUT_TOKENS -> SQLMetrics.createMetric(sparkContext, "input tokens"),
-    LlmSqlMetrics.GENERATED_TOKENS -> SQLMetrics.createMetric(sparkContext, "generated tokens"),
-    LlmSqlMetrics.ENGINE_WAIT -> SQLMetrics.createNanoTimingMetric(sparkContext, "time waiting for the engine"))
+    LlmSqlMetrics.ROWS -> SQLMetrics.createMetric(sparkContext, LlmProgress.RowsMetric),
+    LlmSqlMetrics.ERRORED -> SQLMetrics.createMetric(sparkContext, LlmProgress.ErroredMetric),
+    LlmSqlMetrics.INPUT_TOKENS -> SQLMetrics.createMetric(sparkContext, LlmProgress.InputTokensMetric),
+    LlmSqlMetrics.GENERATED_TOKENS -> SQLMetrics.createMetric(sparkContext, LlmProgress.GeneratedTokensMetric),
+    LlmSqlMetrics.ENGINE_WAIT -> SQLMetrics.createNanoTimingMetric(sparkContext, "LLM time waiting for the engine"))
 
   override def nodeName: String = "LlmGenerate"
 
