@@ -2,6 +2,7 @@ package io.stoker.it;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.example.stoker.WordStats;
 import io.stoker.it.submitapp.ProbePlugin;
 import io.stoker.it.submitapp.SubmitProbe;
 import io.stoker.spark.cli.SubmitCommand;
@@ -22,8 +23,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * {@code bin/stoker submit}: Spark's SparkSubmit (no Spark installation here) runs the example app jar on a
  * local cluster with the shaded plugin jar passed as {@code --jars}; Stoker's classes come only from that jar.
- * An outside user's application jar (built here from {@code io.stoker.it.submitapp}) runs without naming Stoker's
- * jar or plugin, with its own plugin kept, and the driver JVM gets the driver options.
+ * An outside user's application jar (docs/spark.md's example, built here) runs without naming Stoker's jar or
+ * plugin, with the user's own plugin kept, and the driver JVM gets the driver options.
  */
 class SparkSubmitTest {
     private static final Path JARS = Path.of(System.getProperty("stoker.it.submitJars", "target/submit-jars"));
@@ -69,30 +70,47 @@ class SparkSubmitTest {
 
     @Test
     @Timeout(180)
-    void shouldAddStokersJarAndPluginKeepTheUsersPluginAndApplyDriverJavaOptions(@TempDir Path dir)
+    void shouldRunTheExampleJobOfTheDocsWithNothingButItsJarKeepingTheUsersOwnPlugin(@TempDir Path dir)
             throws Exception {
-        Path app = probeJar(dir);
+        Path source = Path.of("src/test/java/com/example/stoker/WordStats.java");
+        assertThat(Files.readString(Path.of("../docs/spark.md")))
+                .as("docs/spark.md shows this tested example verbatim").contains(Files.readString(source));
+        Path app = appJar(dir, "com/example/stoker", "io/stoker/it/submitapp");
+        // No --jars, no Stoker in spark.plugins: the submit command adds both, after the user's own plugin.
         List<String> out = submit(dir, List.of(
                 "--master", "local[2]",
                 "--conf", "spark.plugins=" + ProbePlugin.class.getName(),
+                "--conf", "spark.ui.enabled=false",
                 "--conf", "spark.driver.host=127.0.0.1",
+                "--driver-java-options", "-XX:TieredStopAtLevel=1",
+                "--class", WordStats.class.getName(),
+                app.toString()));
+        assertThat(out).contains(ProbePlugin.LINE + " spark.plugins=[" + ProbePlugin.class.getName()
+                        + ",io.stoker.spark.StokerSparkPlugin]")
+                .containsSequence("jumps over | words=2 longest=5", "the lazy dog | words=3 longest=4",
+                        "the quick brown fox | words=4 longest=5");
+    }
+
+    @Test
+    @Timeout(120)
+    void shouldGiveTheDriverJvmTheDriverJavaOptionsAndMemory(@TempDir Path dir) throws Exception {
+        Path app = appJar(dir, "io/stoker/it/submitapp");
+        List<String> out = submit(dir, List.of(
+                "--master", "local[1]",
                 "--driver-java-options", "-Dstoker.it.opt='two words' -XX:TieredStopAtLevel=1",
                 "--driver-memory", "700m",
                 "--class", SubmitProbe.class.getName(),
-                app.toString(), "--spark"));
+                app.toString()));
         String probe = probeLine(out);
-        assertThat(probe).contains("sum=999000")
-                .contains("plugins=[" + ProbePlugin.class.getName() + ",io.stoker.spark.StokerSparkPlugin]")
-                .contains("probePlugin=ran")
-                .contains("opt=[two words]");
+        assertThat(probe).contains("opt=[two words]").contains("conf=[null]");
         long heapMb = Long.parseLong(probe.replaceAll(".*maxHeapMb=(\\d+).*", "$1"));
         assertThat(heapMb).as("driver max heap from --driver-memory 700m").isBetween(500L, 700L);
     }
 
     @Test
     @Timeout(120)
-    void shouldApplySparkDriverExtraJavaOptionsToTheDriverJvm(@TempDir Path dir) throws Exception {
-        Path app = probeJar(dir);
+    void shouldGiveTheDriverJvmSparkDriverExtraJavaOptions(@TempDir Path dir) throws Exception {
+        Path app = appJar(dir, "io/stoker/it/submitapp");
         List<String> out = submit(dir, List.of(
                 "--master", "local[1]",
                 "--conf", "spark.driver.extraJavaOptions=-Dstoker.it.conf=from-conf",
@@ -124,17 +142,19 @@ class SparkSubmitTest {
                 .orElseThrow(() -> new AssertionError("no probe line in " + lines));
     }
 
-    /** The user's application jar: the classes of io.stoker.it.submitapp only (no Stoker classes). */
-    private static Path probeJar(Path dir) throws Exception {
+    /** A user's application jar: the classes under the given packages of the test classes (no Stoker classes). */
+    private static Path appJar(Path dir, String... packages) throws Exception {
         Path classes = Path.of(SubmitProbe.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-        Path pkg = classes.resolve("io/stoker/it/submitapp");
-        Path jar = dir.resolve("probe-app.jar");
-        try (JarOutputStream j = new JarOutputStream(Files.newOutputStream(jar));
-             Stream<Path> files = Files.list(pkg)) {
-            for (Path f : (Iterable<Path>) files.sorted()::iterator) {
-                j.putNextEntry(new JarEntry(classes.relativize(f).toString().replace('\\', '/')));
-                j.write(Files.readAllBytes(f));
-                j.closeEntry();
+        Path jar = dir.resolve("app.jar");
+        try (JarOutputStream j = new JarOutputStream(Files.newOutputStream(jar))) {
+            for (String pkg : packages) {
+                try (Stream<Path> files = Files.list(classes.resolve(pkg))) {
+                    for (Path f : (Iterable<Path>) files.sorted()::iterator) {
+                        j.putNextEntry(new JarEntry(classes.relativize(f).toString().replace('\\', '/')));
+                        j.write(Files.readAllBytes(f));
+                        j.closeEntry();
+                    }
+                }
             }
         }
         return jar;

@@ -8,16 +8,16 @@ import org.apache.spark.api.plugin.SparkPlugin;
 
 import java.util.Map;
 
-/** The user's own Spark plugin: its driver part records that it ran (system property {@link #RAN}). */
+/** A user's own Spark plugin, listed in spark.plugins by the user: its driver part prints {@link #LINE}. */
 public final class ProbePlugin implements SparkPlugin {
-    static final String RAN = "stoker.it.probePlugin";
+    public static final String LINE = "probe-plugin: driver init";
 
     @Override
     public DriverPlugin driverPlugin() {
         return new DriverPlugin() {
             @Override
             public Map<String, String> init(SparkContext sc, PluginContext ctx) {
-                System.setProperty(RAN, "ran");
+                System.out.println(LINE + " spark.plugins=[" + sc.conf().get("spark.plugins", "") + "]");
                 return Map.of();
             }
         };
