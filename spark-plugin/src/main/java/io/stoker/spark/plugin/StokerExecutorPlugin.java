@@ -64,12 +64,15 @@ public final class StokerExecutorPlugin implements ExecutorPlugin {
         List<String> addresses = gpus == null ? List.of() : Arrays.asList(gpus.addresses());
         String appId = ctx.conf().get("spark.app.id", "");
         Path artifactsDir = Path.of(SparkFiles.getRootDirectory(), "stoker-artifacts");
-        ExecutorRuntime rt = new ExecutorRuntime(session, appId, ctx.executorID(), hostname(ctx), conf, addresses,
-                ctx.metricRegistry(), ArtifactCache.hadoopConfiguration(settings), artifactsDir);
+        ExecutorRuntime rt = null;
         try {
+            rt = new ExecutorRuntime(session, appId, ctx.executorID(), hostname(ctx), conf, addresses,
+                    ctx.metricRegistry(), ArtifactCache.hadoopConfiguration(settings), artifactsDir);
             rt.startEagerPools();
         } catch (RuntimeException e) {
-            rt.close();
+            if (rt != null) {
+                rt.close();
+            }
             reportStartFailure(ctx, e);
             throw e;
         }
