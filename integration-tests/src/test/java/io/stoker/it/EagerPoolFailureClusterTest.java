@@ -22,7 +22,7 @@ import static org.assertj.core.api.Assertions.catchThrowable;
  * replacements forever and the application's jobs waited forever. Now the job fails within seconds naming the
  * pool and its cause, later jobs fail the same way, and no more executors are started.
  */
-@Timeout(value = 150, unit = TimeUnit.SECONDS)
+@Timeout(value = 240, unit = TimeUnit.SECONDS)
 class EagerPoolFailureClusterTest {
     private static final String MISSING = "io.stoker.it.NoSuchActorClass";
 
@@ -41,9 +41,9 @@ class EagerPoolFailureClusterTest {
         try {
             long t0 = System.nanoTime();
             CompletableFuture<Long> job = CompletableFuture.supplyAsync(() -> spark.range(0, 100, 1, 2).count());
-            Throwable failed = catchThrowable(() -> job.get(90, TimeUnit.SECONDS));
+            Throwable failed = catchThrowable(() -> job.get(150, TimeUnit.SECONDS));
             long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0);
-            assertThat(failed).as("the job fails (instead of waiting for executors) within 90 s")
+            assertThat(failed).as("the job fails (instead of waiting for executors) within 150 s")
                     .isInstanceOf(ExecutionException.class);
             assertThat(failed.getCause())
                     .hasMessageContaining("because Stoker could not start on executor")

@@ -69,7 +69,7 @@ class SparkSubmitTest {
     }
 
     @Test
-    @Timeout(180)
+    @Timeout(240)
     void shouldRunTheExampleJobOfTheDocsWithNothingButItsJarKeepingTheUsersOwnPlugin(@TempDir Path dir)
             throws Exception {
         Path source = Path.of("src/test/java/com/example/stoker/WordStats.java");
@@ -92,7 +92,7 @@ class SparkSubmitTest {
     }
 
     @Test
-    @Timeout(120)
+    @Timeout(240)
     void shouldGiveTheDriverJvmTheDriverJavaOptionsAndMemory(@TempDir Path dir) throws Exception {
         Path app = appJar(dir, "io/stoker/it/submitapp");
         List<String> out = submit(dir, List.of(
@@ -108,7 +108,7 @@ class SparkSubmitTest {
     }
 
     @Test
-    @Timeout(120)
+    @Timeout(240)
     void shouldGiveTheDriverJvmSparkDriverExtraJavaOptions(@TempDir Path dir) throws Exception {
         Path app = appJar(dir, "io/stoker/it/submitapp");
         List<String> out = submit(dir, List.of(
@@ -127,10 +127,10 @@ class SparkSubmitTest {
         ProcessBuilder pb = SubmitCommand.command(args, () -> PLUGIN.toAbsolutePath());
         pb.redirectOutput(out.toFile()).redirectError(err.toFile());
         Process p = pb.start();
-        if (!p.waitFor(100, TimeUnit.SECONDS)) {
+        if (!p.waitFor(200, TimeUnit.SECONDS)) {
             p.descendants().forEach(ProcessHandle::destroyForcibly);
             p.destroyForcibly();
-            throw new AssertionError("spark-submit did not finish in 100 s; see " + err.toAbsolutePath());
+            throw new AssertionError("spark-submit did not finish in 200 s; see " + err.toAbsolutePath());
         }
         List<String> lines = Files.readAllLines(out);
         assertThat(p.exitValue()).as("exit code; stderr in " + err.toAbsolutePath() + "; stdout " + lines).isZero();

@@ -17,11 +17,12 @@ import org.slf4j.LoggerFactory;
  * manager is asked for zero executors, which ends the relaunch loop. The SparkContext stays up, so the next action
  * reports the same cause instead of "SparkContext was shut down"; stopping it is the application's job.
  *
- * <p>Thread-safety: {@link #onStartFailure} runs on RPC threads, the listener on Spark's listener-bus thread; the
- * first failure wins.
+ * <p>Thread-safety: {@link #onStartFailure} runs on RPC threads (it returns within about 10 s), the listener on
+ * Spark's listener-bus thread; the first failure wins.
  */
 final class ApplicationFailure extends SparkListener {
     private static final Logger LOG = LoggerFactory.getLogger(ApplicationFailure.class);
+    private static final long RELEASE_WAIT_MILLIS = 10_000;
 
     private final SparkContext sc;
     private final DriverState state;
@@ -41,16 +42,19 @@ final class ApplicationFailure extends SparkListener {
             return;
         }
         LOG.error("Stoker is failing application {}: {}", sc.applicationId(), reason);
-        Thread t = new Thread(this::failJobsAndReleaseExecutors, "stoker-fail-application");
+        // On its own thread (it waits on other RPC endpoints), but waited for, within a bound: the executor exits
+        // once this returns, and the cluster manager should hear "zero executors" before it hears of that exit.
+        Thread t = new Thread(this::releaseExecutorsAndFailJobs, "stoker-fail-application");
         t.setDaemon(true);
         t.start();
+        try {
+            t.join(RELEASE_WAIT_MILLIS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
-    private void failJobsAndReleaseExecutors() {
-        String reason = state.failure();
-        for (int jobId : sc.statusTracker().getActiveJobIds()) {
-            sc.cancelJob(jobId, reason);
-        }
+    private void releaseExecutorsAndFailJobs() {
         try {
             boolean ok = sc.requestTotalExecutors(0, 0, scala.collection.immutable.Map$.MODULE$.empty());
             if (!ok) {
@@ -59,6 +63,10 @@ final class ApplicationFailure extends SparkListener {
             }
         } catch (RuntimeException e) {
             LOG.warn("could not ask the cluster manager for zero executors: {}", e.toString());
+        }
+        String reason = state.failure();
+        for (int jobId : sc.statusTracker().getActiveJobIds()) {
+            sc.cancelJob(jobId, reason);
         }
     }
 
