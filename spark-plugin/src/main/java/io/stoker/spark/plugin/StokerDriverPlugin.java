@@ -14,7 +14,8 @@ import java.util.Map;
  * The driver part of Stoker's plugin. {@link #init} validates every {@code spark.stoker.*} option (an unknown key or
  * a malformed value fails SparkContext startup with a message naming it) and returns the validated settings, which
  * Spark hands to each executor plugin's {@code init}. {@link #receive} keeps each executor's latest
- * {@link ExecutorReport}.
+ * {@link ExecutorReport}, and fails the application when an executor reports that Stoker could not start on it
+ * (see {@link ApplicationFailure}).
  *
  * <p>Threads: Spark calls {@code init} and {@code shutdown} on the thread creating/stopping the SparkContext, and
  * {@code receive} from RPC threads, concurrently.
@@ -25,6 +26,7 @@ public final class StokerDriverPlugin implements DriverPlugin {
     private static final String EXTENSIONS_KEY = "spark.sql.extensions";
 
     private DriverState state;
+    private ApplicationFailure failure;
 
     @Override
     public Map<String, String> init(SparkContext sc, PluginContext ctx) {
@@ -36,6 +38,8 @@ public final class StokerDriverPlugin implements DriverPlugin {
         addSqlExtensions(sc);
         state = new DriverState(java.util.UUID.randomUUID().toString(), conf);
         DriverState.register(sc, state);
+        failure = new ApplicationFailure(sc, state);
+        sc.addSparkListener(failure);
         LOG.info("Stoker driver plugin started (session {}): {} configured actor pool(s) {}", state.session(),
                 conf.pools().size(), conf.pools().keySet());
         Map<String, String> extra = new HashMap<>(conf.toMap());
@@ -68,6 +72,13 @@ public final class StokerDriverPlugin implements DriverPlugin {
                 s.update(m.report());
             }
             return m.wantsReply() ? Boolean.TRUE : null;
+        }
+        if (message instanceof ExecutorStartFailure) {
+            ApplicationFailure f = failure;
+            if (f != null) {
+                f.onStartFailure((ExecutorStartFailure) message);
+            }
+            return Boolean.TRUE;
         }
         throw new IllegalArgumentException("Stoker's driver plugin got an unknown message of "
                 + (message == null ? "null" : message.getClass().getName()));
