@@ -22,7 +22,7 @@ import scala.jdk.CollectionConverters._
 final class LlmProgress private (spark: SparkSession, total: Long, out: Consumer[String], intervalMillis: Long)
   extends SparkListener with AutoCloseable {
 
-  private final case class Counts(rows: Long, errored: Long, tokens: Long) {
+  private case class Counts(rows: Long, errored: Long, tokens: Long) {
     def +(o: Counts): Counts = Counts(rows + o.rows, errored + o.errored, tokens + o.tokens)
   }
 
