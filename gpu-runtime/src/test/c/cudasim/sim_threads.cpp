@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 
 namespace sim {
 namespace {
@@ -27,6 +28,7 @@ struct Warp {
     unsigned departed = 0;
     uint64_t phase = 0;
     uint64_t slots[32];
+    std::condition_variable cv; /* this warp's lanes wait here (the block's mutex guards it) */
 };
 
 struct Block {
@@ -35,7 +37,8 @@ struct Block {
     int expected = 0;
     int remaining = 0;
     uint64_t generation = 0;
-    std::vector<Warp> warps;
+    std::unique_ptr<Warp[]> warps;
+    unsigned warp_count = 0;
     bool aborted = false;
     int code = 0;
     std::string why;
@@ -49,6 +52,7 @@ void abort_locked(Block *b, int code, const std::string &why) {
         b->why = why;
     }
     b->cv.notify_all();
+    for (unsigned w = 0; w < b->warp_count; w++) b->warps[w].cv.notify_all();
 }
 
 std::chrono::steady_clock::time_point deadline() {
@@ -107,7 +111,7 @@ Warp &arrive(cudasim_env *e, std::unique_lock<std::mutex> &lk, unsigned mask, ui
         throw Abort();
     }
     /* wait while a previous exchange is still being read */
-    while (w.departed != 0 && !b->aborted) b->cv.wait(lk);
+    while (w.departed != 0 && !b->aborted) w.cv.wait(lk);
     if (b->aborted) throw Abort();
     if (w.arrived == 0) {
         w.mask = mask;
@@ -122,11 +126,11 @@ Warp &arrive(cudasim_env *e, std::unique_lock<std::mutex> &lk, unsigned mask, ui
     uint64_t phase = w.phase;
     if (w.arrived == w.mask) {
         w.phase++;
-        b->cv.notify_all();
+        w.cv.notify_all();
     } else {
         auto until = deadline();
         while (w.phase == phase && !b->aborted) {
-            if (b->cv.wait_until(lk, until) == std::cv_status::timeout && w.phase == phase) {
+            if (w.cv.wait_until(lk, until) == std::cv_status::timeout && w.phase == phase) {
                 snprintf(buf, sizeof buf, "%s with mask 0x%08x: lanes 0x%08x never arrived within %d ms (divergent "
                          "warp-synchronous call?)", what, w.mask, w.mask & ~w.arrived, config().barrier_timeout_ms);
                 abort_locked(b, CUDA_ERROR_LAUNCH_TIMEOUT, buf);
@@ -138,12 +142,11 @@ Warp &arrive(cudasim_env *e, std::unique_lock<std::mutex> &lk, unsigned mask, ui
 }
 
 void depart(cudasim_env *e, Warp &w) {
-    Block *b = block_of(e);
     w.departed |= 1u << e->lane;
     if (w.departed == w.mask) {
         w.arrived = 0;
         w.departed = 0;
-        b->cv.notify_all();
+        w.cv.notify_all();
     }
 }
 
@@ -351,7 +354,8 @@ CUresult run_kernel(const cudasim_kernel *k, cudasim_dim grid, cudasim_dim block
             for (unsigned gx = 0; gx < grid.x; gx++) {
                 b.expected = b.remaining = (int) threads;
                 b.generation = 0;
-                b.warps.assign(warps, Warp());
+                b.warps.reset(new Warp[warps]);
+                b.warp_count = warps;
                 for (unsigned w = 0; w < warps; w++) {
                     unsigned lanes = threads - w * 32 >= 32 ? 32 : threads - w * 32;
                     b.warps[w].exists = b.warps[w].live = lanes == 32 ? 0xffffffffu : ((1u << lanes) - 1u);
