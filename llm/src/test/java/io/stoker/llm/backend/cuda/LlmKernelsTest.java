@@ -30,7 +30,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * absolute (the same f64 angles, f32 rotation); conversions and data movement exact; the sampler picks exactly
  * the reference's token.
  */
-@Timeout(120)
+@Timeout(value = 120, threadMode = Timeout.ThreadMode.SAME_THREAD) // the device is bound to the test's thread
 class LlmKernelsTest {
     CudaDevice device;
     LlmKernels kernels;
