@@ -24,7 +24,7 @@
 
 /* ------------------------------------------------------------------------------------------ symbol tables */
 
-/* X(field, exported symbol, required) */
+/* X(field, exported symbol, required); "a|b" tries a, then b (same signature) */
 #define DRIVER_SYMBOLS(X)                                                                                       \
     X(cuGetErrorName, "cuGetErrorName", 1) X(cuGetErrorString, "cuGetErrorString", 1) X(cuInit, "cuInit", 1)   \
     X(cuDriverGetVersion, "cuDriverGetVersion", 1) X(cuDeviceGetCount, "cuDeviceGetCount", 1)                   \
@@ -45,7 +45,7 @@
     X(cuStreamWaitEvent, "cuStreamWaitEvent", 1) X(cuEventCreate, "cuEventCreate", 1)                           \
     X(cuEventDestroy, "cuEventDestroy_v2", 1) X(cuEventRecord, "cuEventRecord", 1)                              \
     X(cuEventSynchronize, "cuEventSynchronize", 1) X(cuEventQuery, "cuEventQuery", 1)                           \
-    X(cuEventElapsedTime, "cuEventElapsedTime", 1) X(cuModuleLoadData, "cuModuleLoadData", 1)                   \
+    X(cuEventElapsedTime, "cuEventElapsedTime_v2|cuEventElapsedTime", 1) X(cuModuleLoadData, "cuModuleLoadData", 1)                   \
     X(cuModuleUnload, "cuModuleUnload", 1) X(cuModuleGetFunction, "cuModuleGetFunction", 1)                     \
     X(cuFuncGetAttribute, "cuFuncGetAttribute", 1) X(cuFuncSetAttribute, "cuFuncSetAttribute", 1)               \
     X(cuFuncGetParamInfo, "cuFuncGetParamInfo", 0) X(cuLaunchKernel, "cuLaunchKernel", 1)                       \
@@ -280,7 +280,13 @@ static jstring bind_library(JNIEnv *env, int lib, jobjectArray candidates, void 
         }
         memset(table, 0, l->table_size);
         for (size_t s = 0; s < l->count; s++) {
-            void *f = dlsym(h, l->specs[s].symbol);
+            void *f = NULL;
+            char names[128];
+            snprintf(names, sizeof names, "%s", l->specs[s].symbol);
+            for (char *save = NULL, *name = strtok_r(names, "|", &save); name != NULL && f == NULL;
+                 name = strtok_r(NULL, "|", &save)) {
+                f = dlsym(h, name);
+            }
             if (f == NULL && l->specs[s].required) {
                 char msg[1024];
                 snprintf(msg, sizeof msg, "symbol %s not found in %s (%s); this library is too old or not the %s",
