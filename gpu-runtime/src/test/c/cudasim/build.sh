@@ -33,7 +33,7 @@ case "$mode" in
     up_to_date "$out" "$sim_dir" && exit 0
     "$cxx" -std=c++17 -O1 -g -fPIC -shared -Wall -Wextra -Werror -fvisibility=hidden -pthread \
       -o "$out.tmp" "$sim_dir/sim_driver.cpp" "$sim_dir/sim_threads.cpp" "$sim_dir/sim_blas.cpp" \
-      "$sim_dir/sim_nvrtc.cpp" -ldl
+      "$sim_dir/sim_nvrtc.cpp" "$sim_dir/sim_nccl.cpp" -ldl
     mv "$out.tmp" "$out"
     echo "cudasim: built $out"
     ;;
