@@ -367,6 +367,27 @@ __device__ __forceinline__ double uniform(long long seed, long long step) {
     return (double) (z >> 11) * 0x1.0p-53;
 }
 
+// The CPU Sampler's penalties, in place on logits (rows, vocab), before sample_rows. Row r's entries are
+// [rowStart[r], rowStart[r + 1]) of (tokens, outputCounts): every listed token appeared in the prompt or the output
+// (repetition penalty: divide a positive logit by it, multiply a negative one); outputCounts[j] > 0 also subtracts
+// frequency * count + presence. Each token at most once per row. grid = rows; any blockDim.
+STOKER_KERNEL void apply_penalties(float *logits, int vocab, const int *rowStart, const int *tokens,
+                                   const int *outputCounts, const float *repetition, const float *presence,
+                                   const float *frequency) {
+    int row = blockIdx.x;
+    float *l = logits + (long long) row * vocab;
+    float rp = repetition[row];
+    for (int j = rowStart[row] + threadIdx.x; j < rowStart[row + 1]; j += blockDim.x) {
+        int t = tokens[j];
+        if (t < 0 || t >= vocab) continue;
+        float v = l[t];
+        if (rp != 1.0f) v = v > 0.0f ? v / rp : v * rp;
+        int c = outputCounts[j];
+        if (c > 0) v -= (float) ((double) frequency[row] * c + (double) presence[row]);
+        l[t] = v;
+    }
+}
+
 // Probabilities are compared as their float bits (p >= 0, so bit order is value order) and summed in fixed point
 // (units of 2^-40): integer sums are exact, so the result does not depend on the order threads add in.
 #define MASS_ONE 1099511627776.0 /* 2^40 */

@@ -42,6 +42,7 @@ public final class LlmKernels {
     private final CudaFunction attentionF32;
     private final CudaFunction attentionF16;
     private final CudaFunction sample;
+    private final CudaFunction penalties;
     private final CudaFunction tokenLogprobs;
     private final CudaFunction topLogprobs;
     private final CudaFunction gatherF32;
@@ -71,6 +72,7 @@ public final class LlmKernels {
         attentionF32 = m.function("paged_attention_f32");
         attentionF16 = m.function("paged_attention_f16");
         sample = m.function("sample_rows");
+        penalties = m.function("apply_penalties");
         tokenLogprobs = m.function("token_logprobs");
         topLogprobs = m.function("top_logprobs");
         gatherF32 = m.function("gather_rows_f32");
@@ -241,6 +243,26 @@ public final class LlmKernels {
         need(steps, 8L * rows, "sample", "steps");
         sample.launch(s, LaunchConfig.of(rows, SAMPLE_THREADS), args.clear().ptr(out).ptr(logits).i32(vocab)
                 .ptr(invTemperature).ptr(topK).ptr(topP).ptr(minP).ptr(seeds).ptr(steps));
+    }
+
+    /**
+     * The repetition, presence and frequency penalties, in place on {@code logits (rows, vocab)}, as the CPU
+     * Sampler applies them before sampling. Row r's entries are {@code [rowStart[r], rowStart[r + 1])} of
+     * {@code tokens} (int32; each token seen in the prompt or output, once) and {@code outputCounts} (int32; how
+     * often it was generated, 0 for prompt-only). Per row: {@code repetition} (f32; 1 = off), {@code presence},
+     * {@code frequency} (f32).
+     */
+    public void applyPenalties(CudaStream s, DeviceBuffer logits, int rows, int vocab, DeviceBuffer rowStart,
+                               DeviceBuffer tokens, DeviceBuffer outputCounts, DeviceBuffer repetition,
+                               DeviceBuffer presence, DeviceBuffer frequency) {
+        positive(rows, "applyPenalties", "rows");
+        need(logits, 4L * rows * vocab, "applyPenalties", "logits (rows x vocab f32)");
+        need(rowStart, 4L * (rows + 1), "applyPenalties", "rowStart (rows + 1 int32)");
+        need(repetition, 4L * rows, "applyPenalties", "repetition");
+        need(presence, 4L * rows, "applyPenalties", "presence");
+        need(frequency, 4L * rows, "applyPenalties", "frequency");
+        penalties.launch(s, LaunchConfig.of(rows, 128), args.clear().ptr(logits).i32(vocab).ptr(rowStart).ptr(tokens)
+                .ptr(outputCounts).ptr(repetition).ptr(presence).ptr(frequency));
     }
 
     /** {@code out[r] = log softmax(logits[r])[tokens[r]]} (f32 per row). */

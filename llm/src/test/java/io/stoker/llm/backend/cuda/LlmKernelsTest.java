@@ -522,6 +522,81 @@ class LlmKernelsTest {
         }
     }
 
+    @Test
+    void shouldApplyPenaltiesAndThenSampleLikeTheCpuEngine() {
+        int vocab = 37;
+        int rows = 3;
+        float[] logits = gaussian(rows * vocab, 15, 2);
+        int[][] prompt = {{1, 2, 3}, {}, {5, 36}};
+        int[][] output = {{2, 2, 7}, {0, 0, 0, 4}, {}};
+        double[] rep = {1.3, 1.0, 0.8};
+        double[] pres = {0.5, -0.4, 0};
+        double[] freq = {0.25, 1.5, 0};
+        // per row: each seen token once, with its output count
+        List<int[]> entries = new ArrayList<>();
+        int[] rowStart = new int[rows + 1];
+        for (int r = 0; r < rows; r++) {
+            java.util.TreeMap<Integer, Integer> seen = new java.util.TreeMap<>();
+            for (int t : prompt[r]) {
+                seen.putIfAbsent(t, 0);
+            }
+            for (int t : output[r]) {
+                seen.merge(t, 1, Integer::sum);
+            }
+            seen.forEach((t, c) -> entries.add(new int[] {t, c}));
+            rowStart[r + 1] = entries.size();
+        }
+        int[] toks = new int[entries.size()];
+        int[] counts = new int[entries.size()];
+        for (int j = 0; j < toks.length; j++) {
+            toks[j] = entries.get(j)[0];
+            counts[j] = entries.get(j)[1];
+        }
+        float[] rp = new float[rows];
+        float[] pp = new float[rows];
+        float[] fp = new float[rows];
+        for (int r = 0; r < rows; r++) {
+            rp[r] = (float) rep[r];
+            pp[r] = (float) pres[r];
+            fp[r] = (float) freq[r];
+        }
+        DeviceBuffer dl = up(logits);
+        kernels.applyPenalties(stream, dl, rows, vocab, up(rowStart), up(toks), up(counts), up(rp), up(pp), up(fp));
+        DeviceBuffer out = alloc(4L * rows);
+        kernels.sample(stream, out, dl, rows, vocab, up(fill(rows, 0f)), up(new int[rows]), up(fill(rows, 1f)),
+                up(fill(rows, 0f)), up(new long[rows]), up(new long[rows]));
+        float[] penalised = floats(dl, rows * vocab).clone();
+        int[] got = ints(out, rows);
+        for (int r = 0; r < rows; r++) {
+            io.stoker.llm.sample.SamplingParams p = io.stoker.llm.sample.SamplingParams.builder()
+                    .repetitionPenalty(rep[r]).presencePenalty(pres[r]).frequencyPenalty(freq[r]).build();
+            io.stoker.llm.sample.Sampler cpu = new io.stoker.llm.sample.Sampler(p, vocab, 1, prompt[r]);
+            for (int t : output[r]) {
+                cpu.accept(t);
+            }
+            assertThat(got[r]).as("greedy token of row %d after penalties", r).isEqualTo(cpu.sample(logits, r * vocab));
+            for (int i = 0; i < vocab; i++) {
+                float want = logits[r * vocab + i];
+                boolean seen = false;
+                int c = 0;
+                for (int t : prompt[r]) {
+                    seen |= t == i;
+                }
+                for (int t : output[r]) {
+                    seen |= t == i;
+                    c += t == i ? 1 : 0;
+                }
+                if (seen && rp[r] != 1f) {
+                    want = want > 0 ? want / rp[r] : want * rp[r];
+                }
+                if (c > 0) {
+                    want -= (float) ((double) fp[r] * c + (double) pp[r]);
+                }
+                assertThat(penalised[r * vocab + i]).as("row %d token %d", r, i).isEqualTo(want);
+            }
+        }
+    }
+
     int[] runSampler(float[] logits, int rows, int vocab, float[] invT, int[] topK, float[] topP, float[] minP,
                      long[] seeds, long[] steps) {
         DeviceBuffer out = alloc(4L * rows);
