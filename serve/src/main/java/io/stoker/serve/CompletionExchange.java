@@ -78,6 +78,7 @@ final class CompletionExchange {
     void start() {
         LlmEngine engine = server.engine();
         int maxLen = engine.maxModelLen();
+        int vocab = engine.model().config().vocabSize();
         List<int[]> ids = new ArrayList<>();
         List<Integer> maxTokens = new ArrayList<>();
         String promptParam = req.chat() ? "messages" : "prompt";
@@ -91,6 +92,12 @@ final class CompletionExchange {
                         : GenerationRequest.ofChat(pr.messages(), req.params()));
             } catch (IllegalArgumentException e) {
                 throw ApiError.badRequest(where, e.getMessage());
+            }
+            for (int t : promptIds) {
+                if (t < 0 || t >= vocab) {
+                    throw ApiError.badRequest(where, "prompt token id " + t + " is outside the vocabulary [0, " + vocab
+                            + ")");
+                }
             }
             if (promptIds.length == 0) {
                 throw ApiError.badRequest(where, "the prompt is empty; give at least one token");
@@ -132,6 +139,9 @@ final class CompletionExchange {
                 } catch (RuntimeException e) {
                     abortSubmitted(choices.size() - 1);
                     server.admission().release(req.choices() - (choices.size() - 1));
+                    if (e instanceof IllegalArgumentException) {
+                        throw ApiError.badRequest(promptParam, e.getMessage());
+                    }
                     server.metrics().rejected.labelValues("engine_unavailable").inc();
                     throw new ApiError(HttpResponseStatus.SERVICE_UNAVAILABLE, "server_error", null,
                             "engine_unavailable", "The engine cannot take requests: " + e.getMessage());
@@ -274,12 +284,14 @@ final class CompletionExchange {
         final int index;
         final SamplingParams params;
         final IncrementalDetokenizer detok;
-        /** Stop strings may span tokens: hold back this many characters until the choice ends. */
+        /** A stop string may arrive over several tokens: hold back this many characters until the choice ends. */
         final int holdBack;
         final StringBuilder decoded = new StringBuilder();
         CompletableFuture<GenerationResult> future;
         GenerationResult result;
         int sent;
+        /** Where the first stop string starts in {@code decoded}, or -1. */
+        int stopCut = -1;
         int tokens;
         int lpOffset;
         long lastTokenNanos;
@@ -293,6 +305,17 @@ final class CompletionExchange {
                 longest = Math.max(longest, s.length());
             }
             this.holdBack = Math.max(0, longest - 1);
+        }
+
+        private int firstStop(int from) {
+            int best = -1;
+            for (String stop : params.stop()) {
+                int i = decoded.indexOf(stop, from);
+                if (i >= 0 && (best < 0 || i < best)) {
+                    best = i;
+                }
+            }
+            return best;
         }
 
         /** Engine thread: hand the token to the event loop. */
@@ -327,6 +350,13 @@ final class CompletionExchange {
             }
             decoded.append(detok.next(token));
             int releasable = decoded.length() - holdBack;
+            if (stopCut < 0 && !params.stop().isEmpty()) {
+                // one token may bring a whole stop string and more: never release text from a stop string on
+                stopCut = firstStop(Math.max(0, sent - holdBack));
+            }
+            if (stopCut >= 0) {
+                releasable = Math.min(releasable, stopCut);
+            }
             if (releasable > 0 && Character.isHighSurrogate(decoded.charAt(releasable - 1))) {
                 releasable--;
             }
