@@ -66,8 +66,8 @@ final class CompletionExchange {
         this.req = req;
         this.route = route;
         this.onDone = onDone;
-        this.id = (req.chat() ? "chatcmpl-" : "cmpl-") + Long.toHexString(ThreadLocalRandom.current().nextLong())
-                + Long.toHexString(ThreadLocalRandom.current().nextLong());
+        this.id = (req.chat() ? "chatcmpl-" : "cmpl-") + String.format("%016x%016x",
+                ThreadLocalRandom.current().nextLong(), ThreadLocalRandom.current().nextLong());
     }
 
     /**
