@@ -149,6 +149,10 @@ final class CompletionExchange {
                 c.future.whenComplete((r, e) -> ctx.executor().execute(() -> onChoiceDone(c, r, e)));
             }
         }
+        if (!ctx.channel().isActive()) {
+            abort(); // the client left while its prompt was being tokenized
+            return;
+        }
         if (req.stream()) {
             HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
             head.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8");
