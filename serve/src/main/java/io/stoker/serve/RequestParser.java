@@ -159,7 +159,8 @@ final class RequestParser {
     private static List<ChatTemplate.Message> messages(JsonNode root) {
         JsonNode ms = root.get("messages");
         if (ms == null || !ms.isArray() || ms.isEmpty()) {
-            throw ApiError.badRequest("messages", "'messages' is required: a non-empty array of {\"role\", \"content\"}");
+            throw ApiError.badRequest("messages", "'messages' is required: a non-empty array of"
+                    + " {\"role\", \"content\"}");
         }
         List<ChatTemplate.Message> out = new ArrayList<>();
         for (int i = 0; i < ms.size(); i++) {

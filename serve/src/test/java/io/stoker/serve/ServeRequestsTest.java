@@ -192,7 +192,8 @@ class ServeRequestsTest {
         assertThat(r.path("usage").path("prompt_tokens").asInt()).isEqualTo(3);
 
         Http.Reply s = chat("{\"model\": \"stoker-test\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}],"
-                + " \"max_tokens\": 6, \"temperature\": 0, \"ignore_eos\": true, \"logprobs\": true, \"stream\": true}");
+                + " \"max_tokens\": 6, \"temperature\": 0, \"ignore_eos\": true, \"logprobs\": true,"
+                + " \"stream\": true}");
         long entries = 0;
         for (String e : s.events()) {
             if (!e.equals("[DONE]")) {

@@ -48,7 +48,7 @@ import java.util.stream.Stream;
  * <pre>
  * bin/stoker bench serve [--parts serve,client] [--model random:smollm-135m|PATH] [--dtype q8_0] [--clients 32]
  *     [--prompt-tokens 64] [--max-tokens 64] [--threads N] [--kv-cache-mb 256] [--trials 2]
- *     [--in-flight 8,32,128] [--delay-ms 100] [--rounds 20]
+ *     [--in-flight 8,32,128] [--delay-ms 100] [--rounds 20] [--server-url URL]
  * </pre>
  *
  * <ul>
@@ -56,7 +56,8 @@ import java.util.stream.Stream;
  *       ({@code /v1/completions}, the same token-id prompts, greedy, {@code ignore_eos}) against the engine alone in
  *       another JVM on the same prompts: generated tokens/s and time to first token (p50, p99).</li>
  *   <li>{@code client}: Stoker's HTTP client ({@code io.stoker.llm.openai}) against a loopback server that answers
- *       every request after a fixed delay: rows/s with N requests in flight against the ideal N/delay.</li>
+ *       every request after a fixed delay: rows/s with N requests in flight against the ideal N/delay. The server
+ *       runs in this JVM, or elsewhere with {@code --server-url} (then it must answer after {@code --delay-ms}).</li>
  * </ul>
  */
 public final class ServeBenchCommand {
@@ -65,7 +66,7 @@ public final class ServeBenchCommand {
             + " [--model random:smollm-135m|PATH] [--dtype q8_0]\n"
             + "    [--clients 32] [--prompt-tokens 64] [--max-tokens 64] [--threads N] [--kv-cache-mb 256]"
             + " [--trials 2]\n"
-            + "    [--in-flight 8,32,128] [--delay-ms 100] [--rounds 20]\n";
+            + "    [--in-flight 8,32,128] [--delay-ms 100] [--rounds 20] [--server-url URL]\n";
 
     private ServeBenchCommand() {
     }
@@ -83,6 +84,7 @@ public final class ServeBenchCommand {
         List<Integer> inFlight = List.of(8, 32, 128);
         int delayMs = 100;
         int rounds = 20;
+        String serverUrl = null;
         try {
             for (int i = 0; i < args.length; i++) {
                 switch (args[i]) {
@@ -122,6 +124,9 @@ public final class ServeBenchCommand {
                     case "--rounds":
                         rounds = Integer.parseInt(args[++i]);
                         break;
+                    case "--server-url":
+                        serverUrl = args[++i];
+                        break;
                     case "--help":
                     case "-h":
                         System.out.print(USAGE);
@@ -152,7 +157,7 @@ public final class ServeBenchCommand {
         }
         if (parts.contains("client")) {
             for (int n : inFlight) {
-                clientRun(n, delayMs, rounds);
+                clientRun(n, delayMs, rounds, serverUrl);
             }
         }
     }
@@ -273,49 +278,64 @@ public final class ServeBenchCommand {
 
     // ------------------------------------------------------------------------------------------ client
 
-    private static void clientRun(int inFlight, int delayMs, int rounds) throws Exception {
+    /** @param serverUrl an external server's base URL (answering after {@code delayMs}), or null for one here */
+    private static void clientRun(int inFlight, int delayMs, int rounds, String serverUrl) throws Exception {
         // The JDK server writes headers and body separately; without TCP_NODELAY, Nagle plus the peer's delayed ACK
         // adds ~40 ms to every answer (measured: 35% of N/delay at N=8 instead of 89%).
         System.setProperty("sun.net.httpserver.nodelay", "true");
-        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 1024);
-        ExecutorService handlers = Executors.newFixedThreadPool(inFlight + 8);
-        byte[] answer = ("{\"id\":\"x\",\"object\":\"chat.completion\",\"model\":\"m\",\"choices\":[{\"index\":0,"
-                + "\"message\":{\"role\":\"assistant\",\"content\":\"ok\"},\"finish_reason\":\"stop\","
-                + "\"logprobs\":null}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":1,\"total_tokens\":6}}")
-                .getBytes(StandardCharsets.UTF_8);
-        server.createContext("/v1/chat/completions", ex -> {
-            ex.getRequestBody().readAllBytes();
-            try {
-                Thread.sleep(delayMs);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            ex.getResponseHeaders().set("Content-Type", "application/json");
-            ex.sendResponseHeaders(200, answer.length);
-            try (OutputStream o = ex.getResponseBody()) {
-                o.write(answer);
-            }
-        });
-        server.setExecutor(handlers);
-        server.start();
-        String base = "http://127.0.0.1:" + server.getAddress().getPort() + "/v1";
+        HttpServer server = null;
+        ExecutorService handlers = null;
+        String base = serverUrl;
+        if (base == null) {
+            server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 1024);
+            handlers = Executors.newFixedThreadPool(inFlight + 8);
+            byte[] answer = ("{\"id\":\"x\",\"object\":\"chat.completion\",\"model\":\"m\",\"choices\":[{\"index\":0,"
+                    + "\"message\":{\"role\":\"assistant\",\"content\":\"ok\"},\"finish_reason\":\"stop\","
+                    + "\"logprobs\":null}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":1,\"total_tokens\":6}}")
+                    .getBytes(StandardCharsets.UTF_8);
+            server.createContext("/v1/chat/completions", ex -> {
+                ex.getRequestBody().readAllBytes();
+                try {
+                    Thread.sleep(delayMs);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                ex.getResponseHeaders().set("Content-Type", "application/json");
+                ex.sendResponseHeaders(200, answer.length);
+                try (OutputStream o = ex.getResponseBody()) {
+                    o.write(answer);
+                }
+            });
+            server.setExecutor(handlers);
+            server.start();
+            base = "http://127.0.0.1:" + server.getAddress().getPort() + "/v1";
+        }
         try (OpenAiClient client = OpenAiClient.create(OpenAiClientConfig.builder(base)
                 .maxConcurrentRequests(inFlight).maxRetries(0).build())) {
             send(client, inFlight * 2); // warm-up: connections, JIT
             int rows = inFlight * rounds;
+            com.sun.management.OperatingSystemMXBean os = (com.sun.management.OperatingSystemMXBean)
+                    ManagementFactory.getOperatingSystemMXBean();
+            long cpu0 = os.getProcessCpuTime();
             long t0 = System.nanoTime();
             long ok = send(client, rows);
             double wall = (System.nanoTime() - t0) / 1e9;
+            double cpuMsPerRow = (os.getProcessCpuTime() - cpu0) / 1e6 / rows;
             double ideal = inFlight * 1000.0 / delayMs;
             ObjectNode o = JSON.createObjectNode();
             o.put("bench", "client").put("in_flight", inFlight).put("delay_ms", delayMs).put("rows", rows)
                     .put("ok", ok).put("wall_s", wall).put("rows_per_s", rows / wall).put("ideal_rows_per_s", ideal)
-                    .put("efficiency", rows / wall / ideal);
+                    .put("efficiency", rows / wall / ideal)
+                    // CPU of this JVM (client and the loopback server) per row: what the client costs whatever the
+                    // machine's load
+                    .put("cpu_ms_per_row", cpuMsPerRow);
             System.out.println(JSON.writeValueAsString(o));
             System.out.flush();
         } finally {
-            server.stop(0);
-            handlers.shutdownNow();
+            if (server != null) {
+                server.stop(0);
+                handlers.shutdownNow();
+            }
         }
     }
 

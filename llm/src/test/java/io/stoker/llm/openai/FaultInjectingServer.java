@@ -173,8 +173,8 @@ final class FaultInjectingServer implements AutoCloseable {
                 byte[] body = in.readNBytes(len);
                 String path = requestLine.split(" ")[1];
                 JsonNode req = JSON.readTree(body);
-                String key = path.replaceFirst("\\?.*", "").endsWith("/chat/completions") ? req.path("messages").path(0).path("content").asText()
-                        : req.path("prompt").asText();
+                boolean chat = path.replaceFirst("\\?.*", "").endsWith("/chat/completions");
+                String key = chat ? req.path("messages").path(0).path("content").asText() : req.path("prompt").asText();
                 long arrived = System.nanoTime();
                 List<Attempt> mine = attempts.computeIfAbsent(key, k -> new CopyOnWriteArrayList<>());
                 int number;

@@ -39,9 +39,11 @@ class OpenAiClientTest {
             assertThat(chat.usage()).isEqualTo(new OpenAiResult.Usage(1, 2, 3));
             assertThat(chat.attempts()).isEqualTo(1);
             assertThat(chat.id()).isEqualTo("test-hi there");
-            assertThat(new ObjectMapper().readTree(chat.rawBody()).path("object").asText()).isEqualTo("chat.completion");
+            assertThat(new ObjectMapper().readTree(chat.rawBody()).path("object").asText())
+                    .isEqualTo("chat.completion");
 
-            OpenAiResult text = client.send(OpenAiRequest.completion("m", "once upon").build()).get(30, TimeUnit.SECONDS);
+            OpenAiResult text = client.send(OpenAiRequest.completion("m", "once upon").build())
+                    .get(30, TimeUnit.SECONDS);
             assertThat(text.text()).isEqualTo("echo:once upon");
             assertThat(server.attempts().get("once upon")).hasSize(1);
         }
@@ -120,7 +122,8 @@ class OpenAiClientTest {
                     .get(30, TimeUnit.SECONDS);
             assertThat(r.ok()).as(r.error()).isTrue();
             assertThat(server.attempts().get("az").get(0).authorization()).as("no Authorization header").isNull();
-            assertThat(server.attempts().get("az").get(0).path()).isEqualTo("/v1/chat/completions?api-version=2024-10-21");
+            assertThat(server.attempts().get("az").get(0).path())
+                    .isEqualTo("/v1/chat/completions?api-version=2024-10-21");
         }
     }
 

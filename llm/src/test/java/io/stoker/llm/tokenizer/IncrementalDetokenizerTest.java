@@ -93,7 +93,8 @@ class IncrementalDetokenizerTest {
     @Test
     void shouldMatchFullDecodingOnGeneratedTextFromEveryStartingPoint() {
         Tokenizer tok = model.tokenizer();
-        String text = "The quick brown fox jumps over the lazy dog. Émoji: 😀👍🏽 — ok? 42 answers; 日本語テキスト.";
+        String text = "The quick brown fox jumps over the lazy dog. Émoji: 😀👍🏽 — ok? 42 answers;"
+                + " 日本語テキスト.";
         int[] ids = tok.encode(text, false);
         for (int start = 0; start < ids.length; start++) {
             int[] tail = java.util.Arrays.copyOfRange(ids, start, ids.length);
