@@ -48,7 +48,7 @@ import java.util.stream.Stream;
  * <pre>
  * bin/stoker bench serve [--parts serve,client] [--model random:smollm-135m|PATH] [--dtype q8_0] [--clients 32]
  *     [--prompt-tokens 64] [--max-tokens 64] [--threads N] [--kv-cache-mb 256] [--trials 2]
- *     [--in-flight 8,32,128] [--delay-ms 100] [--rounds 20] [--server-url URL]
+ *     [--in-flight 8,32,128] [--delay-ms 100] [--rounds 20] [--warmup-rounds 2] [--server-url URL]
  * </pre>
  *
  * <ul>
@@ -66,7 +66,7 @@ public final class ServeBenchCommand {
             + " [--model random:smollm-135m|PATH] [--dtype q8_0]\n"
             + "    [--clients 32] [--prompt-tokens 64] [--max-tokens 64] [--threads N] [--kv-cache-mb 256]"
             + " [--trials 2]\n"
-            + "    [--in-flight 8,32,128] [--delay-ms 100] [--rounds 20] [--server-url URL]\n";
+            + "    [--in-flight 8,32,128] [--delay-ms 100] [--rounds 20] [--warmup-rounds 2] [--server-url URL]\n";
 
     private ServeBenchCommand() {
     }
@@ -85,6 +85,7 @@ public final class ServeBenchCommand {
         int delayMs = 100;
         int rounds = 20;
         String serverUrl = null;
+        int warmup = 2;
         try {
             for (int i = 0; i < args.length; i++) {
                 switch (args[i]) {
@@ -127,6 +128,9 @@ public final class ServeBenchCommand {
                     case "--server-url":
                         serverUrl = args[++i];
                         break;
+                    case "--warmup-rounds":
+                        warmup = Integer.parseInt(args[++i]);
+                        break;
                     case "--help":
                     case "-h":
                         System.out.print(USAGE);
@@ -157,7 +161,7 @@ public final class ServeBenchCommand {
         }
         if (parts.contains("client")) {
             for (int n : inFlight) {
-                clientRun(n, delayMs, rounds, serverUrl);
+                clientRun(n, delayMs, rounds, warmup, serverUrl);
             }
         }
     }
@@ -279,7 +283,8 @@ public final class ServeBenchCommand {
     // ------------------------------------------------------------------------------------------ client
 
     /** @param serverUrl an external server's base URL (answering after {@code delayMs}), or null for one here */
-    private static void clientRun(int inFlight, int delayMs, int rounds, String serverUrl) throws Exception {
+    private static void clientRun(int inFlight, int delayMs, int rounds, int warmup, String serverUrl)
+            throws Exception {
         // The JDK server writes headers and body separately; without TCP_NODELAY, Nagle plus the peer's delayed ACK
         // adds ~40 ms to every answer (measured: 35% of N/delay at N=8 instead of 89%).
         System.setProperty("sun.net.httpserver.nodelay", "true");
@@ -312,7 +317,7 @@ public final class ServeBenchCommand {
         }
         try (OpenAiClient client = OpenAiClient.create(OpenAiClientConfig.builder(base)
                 .maxConcurrentRequests(inFlight).maxRetries(0).build())) {
-            send(client, inFlight * 2); // warm-up: connections, JIT
+            send(client, inFlight * warmup); // warm-up: connections, JIT
             int rows = inFlight * rounds;
             com.sun.management.OperatingSystemMXBean os = (com.sun.management.OperatingSystemMXBean)
                     ManagementFactory.getOperatingSystemMXBean();
