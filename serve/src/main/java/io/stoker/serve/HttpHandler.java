@@ -8,6 +8,7 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.timeout.IdleStateEvent;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -139,6 +140,15 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             r.release();
         }
         super.channelInactive(ctx);
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt instanceof IdleStateEvent && current == null) {
+            ctx.close(); // an idle keep-alive connection; a request waiting in the engine keeps its connection
+            return;
+        }
+        super.userEventTriggered(ctx, evt);
     }
 
     @Override

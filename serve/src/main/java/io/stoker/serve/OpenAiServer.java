@@ -23,6 +23,7 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.stoker.llm.batch.LlmEngine;
 import org.slf4j.Logger;
@@ -43,6 +44,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class OpenAiServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(OpenAiServer.class);
+    /** A keep-alive connection with no request in progress and no traffic for this long is closed. */
+    static final int IDLE_SECONDS = 300;
 
     private final LlmEngine engine;
     private final ServeConfig config;
@@ -90,7 +93,8 @@ public final class OpenAiServer implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         channels.add(ch);
-                        ch.pipeline().addLast(new HttpServerCodec())
+                        ch.pipeline().addLast(new IdleStateHandler(0, 0, IDLE_SECONDS))
+                                .addLast(new HttpServerCodec())
                                 .addLast(new HttpServerKeepAliveHandler())
                                 .addLast(new HttpObjectAggregator(config.maxBodyBytes()))
                                 .addLast(new HttpHandler(OpenAiServer.this));
