@@ -131,11 +131,23 @@ class ServeConcurrentTest {
             assertThat(maxRunning[0]).as("most sequences running at once").isGreaterThanOrEqualTo(8);
 
             String metrics = Http.get(fx.root() + "/metrics").body();
-            assertThat(metrics).contains("stoker_serve_requests_finished_total{reason=\"cancelled\"} " + LEAVERS + ".0")
-                    .contains("stoker_serve_requests_finished_total{reason=\"length\"} " + (CLIENTS - LEAVERS) + ".0")
-                    .contains("stoker_serve_kv_cache_usage_ratio 0.0")
+            long cancelled = metric(metrics, "stoker_serve_requests_finished_total{reason=\"cancelled\"}");
+            long length = metric(metrics, "stoker_serve_requests_finished_total{reason=\"length\"}");
+            // a leaver starved of CPU for long enough may see its 400 tokens finish before it hangs up
+            assertThat(cancelled).as("hang-ups cancelled their generations").isBetween(1L, (long) LEAVERS);
+            assertThat(cancelled + length).isEqualTo(CLIENTS);
+            assertThat(metrics).contains("stoker_serve_kv_cache_usage_ratio 0.0")
                     .contains("stoker_serve_requests_admitted 0.0");
         }
+    }
+
+    private static long metric(String text, String name) {
+        for (String line : text.split("\n")) {
+            if (line.startsWith(name + " ")) {
+                return (long) Double.parseDouble(line.substring(name.length() + 1).trim());
+            }
+        }
+        return 0;
     }
 
     /** A raw-socket client: asks for 400 tokens, reads three events, hangs up (every other one with a reset). */

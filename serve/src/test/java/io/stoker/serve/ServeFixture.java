@@ -28,8 +28,16 @@ final class ServeFixture implements AutoCloseable {
     final OpenAiServer server;
 
     ServeFixture(EngineConfig engineConfig, UnaryOperator<ServeConfig> serveConfig) {
+        this(engineConfig, serveConfig, true);
+    }
+
+    /** @param startEngine false leaves the engine's step loop unstarted: requests are admitted but never run */
+    ServeFixture(EngineConfig engineConfig, UnaryOperator<ServeConfig> serveConfig, boolean startEngine) {
         model = ModelLoader.load(modelDir().toString());
-        engine = LlmEngine.local(model, engineConfig).start();
+        engine = LlmEngine.local(model, engineConfig);
+        if (startEngine) {
+            engine.start();
+        }
         server = OpenAiServer.start(engine, serveConfig.apply(ServeConfig.defaults(MODEL).withPort(0)));
     }
 
