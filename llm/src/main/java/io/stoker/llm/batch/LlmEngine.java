@@ -3,6 +3,7 @@ package io.stoker.llm.batch;
 import io.stoker.llm.LoadedModel;
 import io.stoker.llm.sample.Sampler;
 import io.stoker.llm.sample.SamplingParams;
+import io.stoker.llm.sample.TokenLogprobs;
 import io.stoker.llm.tokenizer.Tokenizer;
 import org.agrona.concurrent.ManyToOneConcurrentLinkedQueue;
 import org.slf4j.Logger;
@@ -181,14 +182,16 @@ public final class LlmEngine implements AutoCloseable {
             int off = sc.logitRow() * vocab;
             int token = s.sampler.sample(logits, off);
             SamplingParams p = s.sampler.params();
+            TokenLogprobs lp = null;
             if (p.logprobs() > 0) {
-                s.logprobs.add(s.sampler.logprobs(logits, off, token, p.logprobs()));
+                lp = s.sampler.logprobs(logits, off, token, p.logprobs());
+                s.logprobs.add(lp);
             }
             s.sampler.accept(token);
             s.append(token);
             if (s.listener != null) {
                 try {
-                    s.listener.onToken(token);
+                    s.listener.onToken(token, lp);
                 } catch (RuntimeException e) {
                     LOG.warn("token listener of request {} threw; ignored", s.id, e);
                 }
