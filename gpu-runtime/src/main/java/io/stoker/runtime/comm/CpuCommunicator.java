@@ -485,13 +485,13 @@ public final class CpuCommunicator implements Communicator, ScopedCommunicator {
             if (pr == null) {
                 return "rank " + p + " (actor '" + a.name() + "') has no task in " + space.label;
             }
-            if (pr.endedThrough() >= execution) {
-                return "rank " + p + " (actor '" + a.name() + "') finished execution " + execution
-                        + " without making this call";
-            }
             if (pr.failedExecution() == execution) {
                 return "rank " + p + " (actor '" + a.name() + "') skips it: its task failed in execution "
                         + execution + ": " + pr.failure();
+            }
+            if (pr.endedThrough() >= execution) {
+                return "rank " + p + " (actor '" + a.name() + "') finished execution " + execution
+                        + " without making this call";
             }
             return null;
         }
