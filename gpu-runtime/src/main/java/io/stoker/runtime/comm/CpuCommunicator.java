@@ -110,8 +110,7 @@ public final class CpuCommunicator implements Communicator, ScopedCommunicator {
                                         int rank, Object buffer) {
         checkCall(rank);
         Space sp = space(scope);
-        String what = sp.label + " execution " + execution + " node " + key;
-        return join(sp, (execution << (INDEX_BITS + 1)) | NODE_FLAG | key, execution, what, true, kind, op, rank,
+        return join(sp, (execution << (INDEX_BITS + 1)) | NODE_FLAG | key, execution, key, true, kind, op, rank,
                 validated(buffer, rank, kind), false);
     }
 
@@ -122,7 +121,7 @@ public final class CpuCommunicator implements Communicator, ScopedCommunicator {
         GraphScope scope = t == null ? null : t.scope();
         if (scope == null) {
             long call = base.nextCall(rank);
-            return join(base, call, -1, "call " + call, false, kind, op, rank, deposit, inPlace);
+            return join(base, call, -1, call, false, kind, op, rank, deposit, inPlace);
         }
         // Inside a graph task: the call belongs to the running execution of that graph.
         Space sp = space(scope);
@@ -134,9 +133,9 @@ public final class CpuCommunicator implements Communicator, ScopedCommunicator {
         }
         long e = mine.current();
         int index = sp.nextIndex(rank, e);
-        String what = sp.label + " execution " + e + " call #" + index;
         if (mine.failedExecution() == e) {
-            return new FailedCall(new CollectiveException("communicator '" + name + "' rank " + rank + ": " + what
+            return new FailedCall(new CollectiveException("communicator '" + name + "' rank " + rank + ": "
+                    + describe(sp, e, index, false)
                     + " (" + kind.label() + ") is skipped because an earlier task of this rank failed in execution "
                     + e + ": " + mine.failure(), mine.failure()));
         }
@@ -144,7 +143,15 @@ public final class CpuCommunicator implements Communicator, ScopedCommunicator {
             throw new CollectiveException("communicator '" + name + "' rank " + rank + ": more than " + NODE_FLAG
                     + " collective calls in one execution of " + sp.label);
         }
-        return join(sp, (e << (INDEX_BITS + 1)) | index, e, what, false, kind, op, rank, deposit, inPlace);
+        return join(sp, (e << (INDEX_BITS + 1)) | index, e, index, false, kind, op, rank, deposit, inPlace);
+    }
+
+    /** Names a call for messages (built only when one is needed). */
+    private static String describe(Space sp, long execution, long index, boolean node) {
+        if (sp.scope == null) {
+            return "call " + index;
+        }
+        return sp.label + " execution " + execution + (node ? " node " : " call #") + index;
     }
 
     private void checkCall(int rank) {
@@ -194,9 +201,16 @@ public final class CpuCommunicator implements Communicator, ScopedCommunicator {
         return sp;
     }
 
-    private RankCall join(Space sp, long key, long execution, String what, boolean node, CollectiveKind kind,
+    private RankCall join(Space sp, long key, long execution, long index, boolean node, CollectiveKind kind,
                           ReduceOp op, int rank, Object deposit, boolean inPlace) {
-        Round r = sp.rounds.computeIfAbsent(key, k -> new Round(sp, k, execution, what, node));
+        Round r = sp.rounds.get(key);
+        if (r == null) {
+            Round fresh = new Round(sp, key, execution, index, node);
+            r = sp.rounds.putIfAbsent(key, fresh);
+            if (r == null) {
+                r = fresh;
+            }
+        }
         RankCall call = new RankCall(r, rank, kind, deposit, inPlace);
         r.deposit(rank, deposit, kind, op);
         return call;
@@ -261,14 +275,14 @@ public final class CpuCommunicator implements Communicator, ScopedCommunicator {
                 }
                 if (me.isInterrupted()) {
                     round.finish(new CollectiveException("communicator '" + name + "' rank " + rank + ": interrupted"
-                            + " while waiting in " + round.what + " (was its actor killed?)"));
+                            + " while waiting in " + round.what() + " (was its actor killed?)"));
                     continue;
                 }
                 checkCircularWait(round, rank);
                 if (System.nanoTime() - deadline > 0) {
                     round.finish(new CollectiveException("communicator '" + name + "' rank " + rank + ": peers did not"
                             + " arrive within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms at "
-                            + round.what + " (missing: " + round.missing() + "); every rank must call the same"
+                            + round.what() + " (missing: " + round.missing() + "); every rank must call the same"
                             + " collectives in the same order"));
                     continue;
                 }
@@ -304,8 +318,8 @@ public final class CpuCommunicator implements Communicator, ScopedCommunicator {
                 continue;
             }
             if (mine.space.order > other.space.order) {
-                mine.finish(new CollectiveException("communicator '" + name + "': " + mine.what + " and "
-                        + other.what + " wait for each other: rank " + rank + " is blocked in the first, waiting for"
+                mine.finish(new CollectiveException("communicator '" + name + "': " + mine.what() + " and "
+                        + other.what() + " wait for each other: rank " + rank + " is blocked in the first, waiting for"
                         + " rank " + p + ", which is blocked in the second, waiting for rank " + rank + ". Blocking"
                         + " collectives inside methods of graphs that share actors must be entered in the same order"
                         + " on every rank: let one graph's execution finish before starting the other's on these"
@@ -372,7 +386,7 @@ public final class CpuCommunicator implements Communicator, ScopedCommunicator {
         void close(String why) {
             closed = true;
             for (Round r : rounds.values()) {
-                r.finish(new CollectiveException("communicator '" + name + "': " + why + " while " + r.what
+                r.finish(new CollectiveException("communicator '" + name + "': " + why + " while " + r.what()
                         + " waited for peers"));
             }
         }
@@ -385,7 +399,7 @@ public final class CpuCommunicator implements Communicator, ScopedCommunicator {
         final Space space;
         final long key;
         final long execution;
-        final String what;
+        final long index;
         final boolean node;
         final Object[] buffers;
         final CollectiveKind[] kinds;
@@ -396,18 +410,23 @@ public final class CpuCommunicator implements Communicator, ScopedCommunicator {
         final java.util.concurrent.atomic.AtomicInteger departed = new java.util.concurrent.atomic.AtomicInteger();
         volatile Object result;            // null until done: the reduced array, or a Throwable
 
-        Round(Space space, long key, long execution, String what, boolean node) {
+        Round(Space space, long key, long execution, long index, boolean node) {
             int n = members.size();
             this.space = space;
             this.key = key;
             this.execution = execution;
-            this.what = what;
+            this.index = index;
             this.node = node;
             this.buffers = new Object[n];
             this.kinds = new CollectiveKind[n];
             this.ops = new ReduceOp[n];
             this.arrived = new int[n];
             this.waiters = new AtomicReferenceArray<>(n);
+        }
+
+        /** @return this call's name for messages */
+        String what() {
+            return describe(space, execution, index, node);
         }
 
         void deposit(int rank, Object buffer, CollectiveKind kind, ReduceOp op) {
@@ -447,7 +466,7 @@ public final class CpuCommunicator implements Communicator, ScopedCommunicator {
             }
             if (space.closed) {
                 finish(new CollectiveException("communicator '" + name + "': " + space.label + " was closed while "
-                        + what + " waited for peers"));
+                        + what() + " waited for peers"));
                 return true;
             }
             StringBuilder why = null;
@@ -468,7 +487,7 @@ public final class CpuCommunicator implements Communicator, ScopedCommunicator {
             if (why == null) {
                 return result != null;
             }
-            finish(new CollectiveException("communicator '" + name + "': " + what + " cannot complete: " + why));
+            finish(new CollectiveException("communicator '" + name + "': " + what() + " cannot complete: " + why));
             return true;
         }
 
@@ -526,7 +545,7 @@ public final class CpuCommunicator implements Communicator, ScopedCommunicator {
                 if (kinds[i] != kinds[0] || (kinds[0] != CollectiveKind.ALLGATHER && ops[i] != ops[0])
                         || parts[i].getClass() != parts[0].getClass()
                         || ArrayMath.length(parts[i]) != ArrayMath.length(parts[0])) {
-                    return new CollectiveException("communicator '" + name + "' " + what + ": rank 0 called "
+                    return new CollectiveException("communicator '" + name + "' " + what() + ": rank 0 called "
                             + kinds[0].label() + "(" + ops[0] + ", " + ArrayMath.describe(parts[0]) + ") but rank " + i
                             + " called " + kinds[i].label() + "(" + ops[i] + ", " + ArrayMath.describe(parts[i])
                             + "); every rank must make the same calls in the same order");
@@ -584,7 +603,7 @@ public final class CpuCommunicator implements Communicator, ScopedCommunicator {
             if (round.result == null) {
                 if (closed) {
                     round.finish(new CollectiveException("communicator '" + name + "' was closed while rank " + rank
-                            + " waited in " + round.what));
+                            + " waited in " + round.what()));
                 } else if (!round.resolveAbsentees()) {
                     return false;
                 }
@@ -619,7 +638,7 @@ public final class CpuCommunicator implements Communicator, ScopedCommunicator {
         @Override
         public Object result() {
             if (!finished) {
-                throw new IllegalStateException(round.what + " of rank " + rank + " is not done");
+                throw new IllegalStateException(round.what() + " of rank " + rank + " is not done");
             }
             return result;
         }

@@ -75,6 +75,7 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
     private final long createdNanos = System.nanoTime();
     private final WaitPolicy waitPolicy;
     private final ThreadLocal<StokerIdleStrategy> callerIdle;
+    private final java.util.function.Supplier<StokerIdleStrategy> callerIdleSupplier;
     private final Map<Long, ActorProgress> progress = new HashMap<>();
     private final GraphScope scope;
 
@@ -105,6 +106,7 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
         this.execEnd = new long[cap];
         this.waitPolicy = runtime.config().waitPolicy();
         this.callerIdle = ThreadLocal.withInitial(waitPolicy::newIdleStrategy);
+        this.callerIdleSupplier = callerIdle::get;
         for (ActorHandle<?> a : layout.schedules().keySet()) {
             progress.put(a.id(), new ActorProgress(a.name()));
         }
@@ -277,7 +279,7 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
         }
         ResultRing.Slot s;
         try {
-            s = results.await(ticket, ResultRing.WHOLE, timeoutNanos, callerIdle.get(), abortCheck);
+            s = results.await(ticket, ResultRing.WHOLE, timeoutNanos, callerIdleSupplier, abortCheck);
         } catch (TimeoutException e) {
             throw new ExecutionTimeoutException(timeoutMessage(seq, timeoutNanos));
         }
@@ -354,7 +356,7 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
             }
             ResultRing.Slot s;
             try {
-                s = results.await(ref.ticket, index, timeoutNanos, callerIdle.get(), abortCheck);
+                s = results.await(ref.ticket, index, timeoutNanos, callerIdleSupplier, abortCheck);
             } catch (TimeoutException e) {
                 throw new ExecutionTimeoutException(timeoutMessage(seq, timeoutNanos).replace("did not complete",
                         "output " + index + " did not arrive"));

@@ -8,6 +8,7 @@ import java.lang.invoke.VarHandle;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Supplier;
 
 /**
  * Where a compiled graph's results land: one pre-allocated slot per in-flight execution, so each result goes straight
@@ -387,19 +388,21 @@ public final class ResultRing {
 
     /**
      * Waits until the execution of {@code ticket} is ready (all outputs, or a first failed output) or, for
-     * {@code output >= 0}, until that one output has arrived.
+     * {@code output >= 0}, until that one output has arrived. The idle strategy (per waiting thread) is fetched only
+     * when the result is not there yet.
      *
      * @throws TimeoutException when {@code timeoutNanos} pass first
      * @throws RuntimeException the abort reason when {@code abort} reports one
      */
-    public Slot await(long ticket, int output, long timeoutNanos, StokerIdleStrategy idle, AbortCheck abort)
-            throws TimeoutException {
+    public Slot await(long ticket, int output, long timeoutNanos, Supplier<StokerIdleStrategy> idleOfThisThread,
+                      AbortCheck abort) throws TimeoutException {
         Slot s = slots[slotOf(ticket)];
         long seq = seqOf(ticket);
         if (arrived(s, seq, output)) {
             return s;
         }
         long deadline = System.nanoTime() + timeoutNanos;
+        StokerIdleStrategy idle = idleOfThisThread.get();
         idle.reset();
         int polls = 0;
         while (!idle.idleUnlessParking()) {

@@ -82,7 +82,7 @@ class ResultRingConcurrentTest {
         assertThat(ring.claim(ResultRing.ticket(1, s1))).isTrue();
         ring.release(s1);
         assertThat(ring.acquire(2, 6, false)).as("execution 2 reuses the slot of execution 1").isEqualTo(s1);
-        ResultRing.Slot s = ring.await(t0, ResultRing.WHOLE, 1_000_000, PARK.newIdleStrategy(), () -> null);
+        ResultRing.Slot s = ring.await(t0, ResultRing.WHOLE, 1_000_000, PARK::newIdleStrategy, () -> null);
         assertThat(s.value(1)).isEqualTo("b");
         assertThat(s.endNanos()).isEqualTo(4);
         assertThat(ring.isClaimed(ResultRing.ticket(1, s1))).as("a stale ticket of a reused slot").isTrue();
@@ -166,7 +166,7 @@ class ResultRingConcurrentTest {
                     ring.letGo(ticket); // drop it wherever its producers are
                 } else {
                     ResultRing.Slot s = ring.await(ticket, ResultRing.WHOLE, TimeUnit.SECONDS.toNanos(10),
-                            PARK.newIdleStrategy(), () -> null);
+                            PARK::newIdleStrategy, () -> null);
                     for (int o = 0; o < outputs; o++) {
                         assertThat(s.value(o)).isEqualTo("e" + consumed + "o" + o);
                     }
