@@ -171,7 +171,7 @@ public final class CpuCommunicator implements Communicator, ScopedCommunicator {
 
     /** @return the buffer, or a failure naming the rank when it is not one collectives accept */
     private Object validated(Object buffer, int rank, CollectiveKind kind) {
-        if (buffer instanceof Throwable) {
+        if (buffer instanceof Throwable || ArrayMath.isSupported(buffer)) {
             return buffer;
         }
         try {

@@ -87,6 +87,7 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
     private ScheduledFuture<?> watchdog;
     private volatile RuntimeException failure;
     private volatile boolean closed;
+    private volatile boolean stopped; // closed or failed: one field for the actors' per-op check
     private volatile boolean draining;
 
     @SuppressWarnings("unchecked")
@@ -129,6 +130,7 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
                     .get(options.teardownTimeoutMillis(), TimeUnit.MILLISECONDS);
         } catch (Exception e) {
             closed = true;
+            stopped = true;
             for (GraphProgram p : programs) {
                 ActorAccess.get().uninstall(p.actor(), p);
             }
@@ -471,6 +473,7 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
                 return;
             }
             failure = cause;
+            stopped = true;
         }
         LOG.error("graph '{}' failed: {}", name, cause.getMessage());
         scope.close();
@@ -536,6 +539,7 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
                 return;
             }
             closed = true;
+            stopped = true;
         }
         scope.close();
         stopWatchdog();
@@ -690,7 +694,7 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
 
     /** Whether the actors should stop running this graph's tasks (it was closed or failed). */
     boolean isStopped() {
-        return closed || failure != null;
+        return stopped;
     }
 
     @Override

@@ -497,8 +497,9 @@ public final class ResultRing {
         for (int i = 0; i < outputs; i++) {
             s.values[i] = null;
         }
+        // Dekker with awaitFreeSlot: offer's CAS of the pool's tail is a volatile write and the waiter count read is
+        // volatile, so they are not reordered; a waiter increments the count (volatile) before reading the tail.
         free.offer(s.boxedIndex);
-        VarHandle.fullFence(); // Dekker with awaitFreeSlot: the slot is visible before we look for waiters
         if ((int) CAPACITY_WAITING.getVolatile(this) != 0) {
             wakeCapacityWaiters();
         }
