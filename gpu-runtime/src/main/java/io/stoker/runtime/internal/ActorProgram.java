@@ -1,10 +1,11 @@
-package io.stoker.runtime.actor;
+package io.stoker.runtime.internal;
 
 /**
  * Work an actor's thread drives cooperatively besides eager calls: a compiled graph's schedule for this actor.
  *
- * <p>Called only by the actor's thread. {@link #doWork} must never block: it advances as far as its inputs allow and
- * returns, so several programs (several compiled graphs) can share one actor without waiting on each other.
+ * <p>Called only by the actor's thread, except {@link #onActorDeath}, which the thread that kills the actor may call
+ * too (implementations make it idempotent). {@link #doWork} must never block: it advances as far as its inputs allow
+ * and returns, so several programs (several compiled graphs) can share one actor without waiting on each other.
  */
 public interface ActorProgram {
     /**
@@ -18,7 +19,7 @@ public interface ActorProgram {
     /** @return true when input is waiting, checked just before the actor parks */
     boolean hasPendingInput();
 
-    /** Called on the actor's thread when the actor dies, so the owning graph can fail fast. */
+    /** Called when the actor dies or is killed, so the owning graph can fail fast. Idempotent. */
     void onActorDeath(Throwable cause);
 
     /** @return a short name for diagnostics */
