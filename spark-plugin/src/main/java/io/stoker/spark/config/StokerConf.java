@@ -128,7 +128,7 @@ public record StokerConf(boolean enabled, int batchRows, int maxBatchesInFlightP
                 known.add(o.key());
             }
             for (String key : entries.keySet()) {
-                if (StokerOption.byKey(key) != null) {
+                if (StokerOption.byKey(key) != null || key.startsWith(StokerOption.SECRET_PREFIX)) {
                     continue;
                 }
                 if (key.startsWith(PoolOption.PREFIX)) {

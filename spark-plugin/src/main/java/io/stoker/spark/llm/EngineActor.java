@@ -37,7 +37,7 @@ public final class EngineActor implements AutoCloseable {
             r.submitNanos = System.nanoTime();
             CompletableFuture<GenerationResult> f;
             try {
-                f = engine.submit(r.request, token -> {
+                f = engine.submit((io.stoker.llm.batch.GenerationRequest) r.request, token -> {
                     if (r.firstTokenNanos == 0) {
                         r.firstTokenNanos = System.nanoTime();
                     }
@@ -49,10 +49,32 @@ public final class EngineActor implements AutoCloseable {
                 rows.set(i, r.refused(e.getMessage()));
                 continue;
             }
-            r.result = f.whenComplete((res, err) -> r.doneNanos = System.nanoTime());
-            r.engineFuture = f;
+            r.result = f.thenApply(this::toRow).whenComplete((res, err) -> r.doneNanos = System.nanoTime());
+            r.backendFuture = f;
         }
         return batch;
+    }
+
+    private RowResult toRow(GenerationResult g) {
+        List<RowResult.TokenLogprob> lps = null;
+        if (!g.logprobs().isEmpty()) {
+            lps = new java.util.ArrayList<>(g.logprobs().size());
+            for (io.stoker.llm.sample.TokenLogprobs lp : g.logprobs()) {
+                List<RowResult.TokenLogprob> top = new java.util.ArrayList<>(lp.topTokens().length);
+                for (int k = 0; k < lp.topTokens().length; k++) {
+                    top.add(new RowResult.TokenLogprob(lp.topTokens()[k], tokenText(lp.topTokens()[k]),
+                            lp.topLogprobs()[k], List.of()));
+                }
+                lps.add(new RowResult.TokenLogprob(lp.token(), tokenText(lp.token()), lp.logprob(), top));
+            }
+        }
+        return new RowResult(g.text(), g.promptIds().length, g.tokenIds().length,
+                g.finishReason().name().toLowerCase(java.util.Locale.ROOT), g.tokenIds(), lps, null, null, null);
+    }
+
+    private String tokenText(int id) {
+        io.stoker.llm.tokenizer.Tokenizer t = engine.model().tokenizer();
+        return t == null ? null : t.decode(new int[]{id}, false);
     }
 
     @Override

@@ -32,6 +32,68 @@ public final class Llm implements Serializable {
         return new Llm(Map.of()).option(LlmOption.MODEL.key(), source);
     }
 
+    /**
+     * Rows go to an OpenAI-compatible server instead of a local engine.
+     *
+     * @param baseUrl e.g. {@code http://host:8000/v1} (OpenAI: {@code https://api.openai.com/v1})
+     * @param model   the server's model id
+     */
+    public static Llm openai(String baseUrl, String model) {
+        return model(model).option(LlmOption.BASE_URL.key(), baseUrl);
+    }
+
+    /** The API key is read on the executors from this environment variable. */
+    public Llm apiKeyEnv(String variable) {
+        return option(LlmOption.API_KEY_ENV.key(), variable);
+    }
+
+    /** The API key is read on the executors from this Spark configuration key (one Spark redacts). */
+    public Llm apiKeyConf(String sparkConfKey) {
+        return option(LlmOption.API_KEY_CONF.key(), sparkConfKey);
+    }
+
+    /** chat (default) or completions. */
+    public Llm endpoint(String endpoint) {
+        return option(LlmOption.ENDPOINT.key(), endpoint);
+    }
+
+    public Llm maxConcurrentRequests(int n) {
+        return option(LlmOption.MAX_CONCURRENT_REQUESTS.key(), n);
+    }
+
+    public Llm requestsPerSecond(double r) {
+        return option(LlmOption.REQUESTS_PER_SECOND.key(), r);
+    }
+
+    public Llm tokensPerMinute(long t) {
+        return option(LlmOption.TOKENS_PER_MINUTE.key(), t);
+    }
+
+    public Llm maxRetries(int n) {
+        return option(LlmOption.MAX_RETRIES.key(), n);
+    }
+
+    public Llm initialBackoffMs(long ms) {
+        return option(LlmOption.INITIAL_BACKOFF_MS.key(), ms);
+    }
+
+    public Llm requestTimeoutMs(long ms) {
+        return option(LlmOption.REQUEST_TIMEOUT_MS.key(), ms);
+    }
+
+    /** A JSON object merged into every request body. */
+    public Llm extraBody(String json) {
+        return option(LlmOption.EXTRA_BODY.key(), json);
+    }
+
+    public Llm returnHttpStatus(boolean on) {
+        return option(LlmOption.RETURN_HTTP_STATUS.key(), on);
+    }
+
+    public Llm returnRawResponse(boolean on) {
+        return option(LlmOption.RETURN_RAW_RESPONSE.key(), on);
+    }
+
     /** @return a copy with any option of {@link LlmOption} set (by its key, e.g. {@code "top_k"}) */
     public Llm option(String key, Object value) {
         LlmOption o = LlmOption.byKey(key);

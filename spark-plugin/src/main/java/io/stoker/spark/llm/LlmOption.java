@@ -48,6 +48,24 @@ public enum LlmOption {
     MAX_MODEL_LEN("max_model_len", "0", "Context length limit; 0 = the model's."),
     DTYPE("dtype", "auto", "Weight type the engine must run: auto (as stored) or float32, float16, bfloat16, q8_0;"
             + " the CPU engine refuses a model stored in another type."),
+    // OpenAI-compatible server instead of a local engine
+    BASE_URL("base_url", "", "An OpenAI-compatible server (e.g. http://host:8000/v1): rows go to it over HTTP instead of"
+            + " to a local engine, and 'model' is the server's model id."),
+    ENDPOINT("endpoint", "chat", "chat (/v1/chat/completions) or completions (/v1/completions, plain prompts)."),
+    API_KEY_ENV("api_key_env", "", "Environment variable (on the executors) holding the server's API key."),
+    API_KEY_CONF("api_key_conf", "", "Spark configuration key holding the server's API key; its name must match"
+            + " spark.redaction.regex (e.g. spark.stoker.secret.openai) so Spark redacts its value."),
+    MAX_CONCURRENT_REQUESTS("max_concurrent_requests", "64", "HTTP requests in flight per executor (one shared"
+            + " client per executor and server)."),
+    REQUESTS_PER_SECOND("requests_per_second", "0", "Client-side request rate limit per executor; 0 = none."),
+    TOKENS_PER_MINUTE("tokens_per_minute", "0", "Client-side token rate limit per executor; 0 = none."),
+    MAX_RETRIES("max_retries", "6", "Retries on 408, 429, 5xx and connection errors (jittered exponential backoff,"
+            + " Retry-After honoured); when they run out the row gets an error (or the job fails with fail_on_error)."),
+    INITIAL_BACKOFF_MS("initial_backoff_ms", "500", "First retry delay; doubled per retry (jittered), capped at 30 s."),
+    REQUEST_TIMEOUT_MS("request_timeout_ms", "600000", "Timeout of one HTTP attempt."),
+    EXTRA_BODY("extra_body", "", "A JSON object merged into every request body (server-specific fields)."),
+    RETURN_HTTP_STATUS("return_http_status", "false", "Add the http_status column (HTTP backend)."),
+    RETURN_RAW_RESPONSE("return_raw_response", "false", "Add the raw_response column: the server's response body."),
     // Task feeding
     BATCH_ROWS("batch_rows", "16", "Rows per Arrow batch sent through the executor's processor graph."),
     MAX_IN_FLIGHT_PER_TASK("max_in_flight_per_task", "256", "Rows one task keeps in the engine at once; results are"

@@ -14,7 +14,8 @@ import java.util.List;
  * top-level columns): {@code generated_text}, {@code num_input_tokens}, {@code num_generated_tokens},
  * {@code finish_reason} (stop, length or error), {@code time_to_first_token_ms}, {@code time_taken_ms},
  * {@code error} (null when the row is fine), and optionally {@code token_ids} and {@code logprobs}. Names follow
- * the call's {@code output_prefix}/{@code output_names}.
+ * the call's {@code output_prefix}/{@code output_names}. The HTTP backend can add {@code http_status} and
+ * {@code raw_response}.
  */
 public final class LlmOutputSchema {
     /** One generated token's log-probability and the most likely alternatives. */
@@ -46,6 +47,12 @@ public final class LlmOutputSchema {
         }
         if (spec.returnLogprobs()) {
             fs.add(field(spec.outputName("logprobs"), DataTypes.createArrayType(TOKEN_LOGPROB, false), true));
+        }
+        if (spec.returnHttpStatus()) {
+            fs.add(field(spec.outputName("http_status"), DataTypes.IntegerType, true));
+        }
+        if (spec.returnRawResponse()) {
+            fs.add(field(spec.outputName("raw_response"), DataTypes.StringType, true));
         }
         return new StructType(fs.toArray(new StructField[0]));
     }

@@ -42,7 +42,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Thread-safety: {@link #submit} from any thread.
  */
-public final class LlmProcessor implements AutoCloseable {
+public final class LlmProcessor implements RowProcessor {
     private static final Logger LOG = LoggerFactory.getLogger(LlmProcessor.class);
     private static final AtomicLong IDS = new AtomicLong();
 
@@ -62,12 +62,6 @@ public final class LlmProcessor implements AutoCloseable {
         this.key = key;
         this.model = model;
         this.lanes = List.copyOf(lanes);
-    }
-
-    /** @return this executor's processor for the call's model and engine options, built at the first request */
-    public static LlmProcessor forCall(ExecutorRuntime host, LlmSpec spec) {
-        String key = "llm:" + spec.engineKey();
-        return host.service(key, () -> start(host, spec, key), LlmProcessor::isHealthy);
     }
 
     static LlmProcessor start(ExecutorRuntime host, LlmSpec spec, String key) {
@@ -126,8 +120,7 @@ public final class LlmProcessor implements AutoCloseable {
         ActorHandle<RequestPreparer> preparer = rt.createActor(ActorSpec.of(name + "-prepare",
                 ctx -> new RequestPreparer(model, llm.maxModelLen(), capacity)));
         ActorHandle<ResultAssembler> assembler = rt.createActor(ActorSpec.of(name + "-assemble",
-                ctx -> new ResultAssembler(host.allocator().newChildAllocator(name + "-output", 0, Long.MAX_VALUE),
-                        model.tokenizer())));
+                ctx -> new ResultAssembler(host.allocator().newChildAllocator(name + "-output", 0, Long.MAX_VALUE))));
         GraphOptions opts = GraphOptions.defaults().withMaxInFlight(4096).withBackpressure(BackpressurePolicy.WAIT)
                 .withSubmitTimeoutMillis(Long.MAX_VALUE / 4);
         GraphBuilder g = GraphBuilder.on(rt, name + "-prepare");
@@ -176,21 +169,23 @@ public final class LlmProcessor implements AutoCloseable {
         }
     }
 
-    /** A batch on its way through a lane: its enqueued rows (for cancelling) and its Arrow output. */
-    public record Pending(CompletableFuture<RowBatch> enqueued, CompletableFuture<VectorSchemaRoot> output) {
-        /** Abandons the batch's rows still in the engine (frees their KV blocks). */
-        public void cancel() {
-            enqueued.thenAccept(RowBatch::cancel);
-        }
-    }
-
     /** Sends a batch through the next lane (round-robin). */
+    @Override
     public Pending submit(RequestBatch batch) {
         Lane l = lanes.get((int) Math.floorMod(turn.getAndIncrement(), (long) lanes.size()));
         CompletableFuture<RowBatch> enqueued = l.prepare().executeAsync(batch);
         CompletableFuture<VectorSchemaRoot> out = enqueued.thenCompose(rb -> rb.done().handle((x, e) -> rb))
                 .thenCompose(rb -> l.finish().executeAsync(rb));
         return new Pending(enqueued, out);
+    }
+
+    @Override
+    public long running() {
+        long n = 0;
+        for (LlmEngine.Stats s : stats()) {
+            n += s.running();
+        }
+        return n;
     }
 
     /** @return the engines' counters, one per lane */
@@ -203,6 +198,7 @@ public final class LlmProcessor implements AutoCloseable {
     }
 
     /** @return false once an engine died or an actor of a lane is gone: the executor then builds a new processor */
+    @Override
     public boolean isHealthy() {
         if (closed) {
             return false;
@@ -224,6 +220,7 @@ public final class LlmProcessor implements AutoCloseable {
         return out;
     }
 
+    @Override
     public String key() {
         return key;
     }

@@ -25,7 +25,8 @@ public record LlmSpec(Map<String, String> options, String model, String systemPr
                       String chatTemplateOverride, SamplingParams defaults, boolean returnTokenIds,
                       boolean returnLogprobs, Map<String, String> outputNames, boolean failOnError, int engines,
                       int tensorParallel, int threads, long kvCacheBytes, int maxBatchTokens, int maxNumSeqs,
-                      int maxModelLen, String dtype, int batchRows, int maxInFlightPerTask, long timeoutMillis)
+                      int maxModelLen, String dtype, int batchRows, int maxInFlightPerTask, long timeoutMillis,
+                      Http http, boolean returnHttpStatus, boolean returnRawResponse)
         implements Serializable {
     private static final long serialVersionUID = 1L;
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -33,7 +34,27 @@ public record LlmSpec(Map<String, String> options, String model, String systemPr
     /** Standard output columns, in order; {@link #outputName} gives each one's configured name. */
     public static final List<String> OUTPUT_COLUMNS = List.of("generated_text", "num_input_tokens",
             "num_generated_tokens", "finish_reason", "time_to_first_token_ms", "time_taken_ms", "error",
-            "token_ids", "logprobs");
+            "token_ids", "logprobs", "http_status", "raw_response");
+
+    /** Sampling options a call may set; the HTTP backend sends only those set explicitly. */
+    static final List<LlmOption> SAMPLING_OPTIONS = List.of(LlmOption.MAX_TOKENS, LlmOption.TEMPERATURE,
+            LlmOption.TOP_P, LlmOption.TOP_K, LlmOption.MIN_P, LlmOption.PRESENCE_PENALTY, LlmOption.FREQUENCY_PENALTY,
+            LlmOption.REPETITION_PENALTY, LlmOption.STOP, LlmOption.IGNORE_EOS, LlmOption.SEED, LlmOption.LOGPROBS);
+
+    /**
+     * How to reach an OpenAI-compatible server (the HTTP backend). The API key itself is never part of the spec: it
+     * is read on the executors from the named environment variable or Spark configuration key.
+     *
+     * @param baseUrl    e.g. {@code http://host:8000/v1}
+     * @param chat       true: /v1/chat/completions; false: /v1/completions
+     * @param apiKeyEnv  environment variable holding the key, or null
+     * @param apiKeyConf Spark configuration key holding the key, or null
+     * @param extraBody  JSON object merged into every request body, or null
+     */
+    public record Http(String baseUrl, boolean chat, String apiKeyEnv, String apiKeyConf, int maxConcurrentRequests,
+                       double requestsPerSecond, long tokensPerMinute, int maxRetries, long initialBackoffMillis,
+                       long requestTimeoutMillis, String extraBody) implements Serializable {
+    }
 
     public LlmSpec {
         options = Collections.unmodifiableMap(new TreeMap<>(options));
@@ -53,10 +74,16 @@ public record LlmSpec(Map<String, String> options, String model, String systemPr
         }
         for (Map.Entry<String, String> e : raw.entrySet()) {
             LlmOption o = LlmOption.byKey(e.getKey());
-            if (o == null) {
+            if (o == null && !e.getKey().trim().toLowerCase(java.util.Locale.ROOT).replace('-', '_').equals("api_key")) {
                 String hint = StokerOption.closest(e.getKey(), known);
                 problems.add("unknown LLM option '" + e.getKey() + "'" + (hint != null ? "; did you mean '" + hint
                         + "'?" : "; the options are " + known));
+                continue;
+            }
+            if (o == null && e.getKey().trim().toLowerCase(java.util.Locale.ROOT).replace('-', '_').equals("api_key")) {
+                problems.add("LLM option 'api_key' is not accepted: a key written in a query shows in query plans,"
+                        + " the Spark UI and the event log; put it in an environment variable of the executors"
+                        + " (api_key_env) or a Spark configuration key that Spark redacts (api_key_conf)");
                 continue;
             }
             if (e.getValue() == null) {
@@ -112,6 +139,29 @@ public record LlmSpec(Map<String, String> options, String model, String systemPr
         boolean returnTokenIds = r.bool(LlmOption.RETURN_TOKEN_IDS);
         boolean returnLogprobs = r.bool(LlmOption.RETURN_LOGPROBS);
         boolean failOnError = r.bool(LlmOption.FAIL_ON_ERROR);
+        Http http = r.http();
+        boolean returnHttpStatus = r.bool(LlmOption.RETURN_HTTP_STATUS);
+        boolean returnRawResponse = r.bool(LlmOption.RETURN_RAW_RESPONSE);
+        if (http == null) {
+            for (LlmOption o : new LlmOption[]{LlmOption.ENDPOINT, LlmOption.API_KEY_ENV, LlmOption.API_KEY_CONF,
+                    LlmOption.MAX_CONCURRENT_REQUESTS, LlmOption.REQUESTS_PER_SECOND, LlmOption.TOKENS_PER_MINUTE,
+                    LlmOption.MAX_RETRIES, LlmOption.INITIAL_BACKOFF_MS, LlmOption.REQUEST_TIMEOUT_MS, LlmOption.EXTRA_BODY,
+                    LlmOption.RETURN_HTTP_STATUS, LlmOption.RETURN_RAW_RESPONSE}) {
+                if (opts.containsKey(o.key())) {
+                    problems.add("LLM option '" + o.key() + "' applies to an OpenAI-compatible server only; set"
+                            + " base_url too, or remove it");
+                }
+            }
+        } else {
+            if (returnTokenIds) {
+                problems.add("LLM option 'return_token_ids' needs the local engine: OpenAI-compatible servers do not"
+                        + " return token ids; remove it or base_url");
+            }
+            if (!http.chat() && (opts.containsKey(LlmOption.SYSTEM_PROMPT.key())
+                    || opts.containsKey(LlmOption.CHAT_TEMPLATE_OVERRIDE.key()))) {
+                problems.add("LLM options 'system_prompt' and 'chat_template_override' need endpoint=chat");
+            }
+        }
         if (!problems.isEmpty()) {
             throw new LlmConfigException("invalid LLM options:\n  - " + String.join("\n  - ", problems)
                     + "\nsee docs/llm-on-spark.md for every option");
@@ -119,7 +169,18 @@ public record LlmSpec(Map<String, String> options, String model, String systemPr
         return new LlmSpec(opts, model.trim(), system.isEmpty() ? null : system, template,
                 r.string(LlmOption.CHAT_TEMPLATE_OVERRIDE).isEmpty() ? null : r.string(LlmOption.CHAT_TEMPLATE_OVERRIDE),
                 defaults, returnTokenIds, returnLogprobs || defaults.logprobs() > 0, names, failOnError, engines, tp,
-                threads, kvMb << 20, maxBatchTokens, maxNumSeqs, maxModelLen, dtype, batchRows, inFlight, timeout);
+                threads, kvMb << 20, maxBatchTokens, maxNumSeqs, maxModelLen, dtype, batchRows, inFlight, timeout,
+                http, returnHttpStatus, returnRawResponse);
+    }
+
+    /** @return true when rows go to an OpenAI-compatible server rather than a local engine */
+    public boolean isHttp() {
+        return http != null;
+    }
+
+    /** @return true when the call set this option itself (rather than relying on its default) */
+    public boolean isSet(LlmOption o) {
+        return options.containsKey(o.key());
     }
 
     /** @return the options as given (normalized keys); {@link #parse} reads them back to an equal spec */
@@ -137,6 +198,11 @@ public record LlmSpec(Map<String, String> options, String model, String systemPr
      * the same key share engines; calls with different models or engine options get their own.
      */
     public String engineKey() {
+        if (http != null) {
+            return "http|" + http.baseUrl() + "|" + http.apiKeyEnv() + "|" + http.apiKeyConf() + "|"
+                    + http.maxConcurrentRequests() + "|" + http.requestsPerSecond() + "|" + http.tokensPerMinute() + "|"
+                    + http.maxRetries() + "|" + http.initialBackoffMillis() + "|" + http.requestTimeoutMillis();
+        }
         StringBuilder b = new StringBuilder(model);
         for (LlmOption o : new LlmOption[]{LlmOption.ENGINES, LlmOption.TENSOR_PARALLEL, LlmOption.THREADS,
                 LlmOption.KV_CACHE_MB, LlmOption.MAX_BATCH_TOKENS, LlmOption.MAX_NUM_SEQS, LlmOption.MAX_MODEL_LEN,
@@ -263,6 +329,49 @@ public record LlmSpec(Map<String, String> options, String model, String systemPr
                 }
             }
             return List.of(v);
+        }
+
+        /** @return the HTTP settings, or null when base_url is not set */
+        Http http() {
+            String url = string(LlmOption.BASE_URL).trim();
+            if (url.isEmpty()) {
+                return null;
+            }
+            try {
+                java.net.URI u = java.net.URI.create(url);
+                if (u.getHost() == null || !("http".equals(u.getScheme()) || "https".equals(u.getScheme()))) {
+                    throw new IllegalArgumentException();
+                }
+                if (u.getUserInfo() != null) {
+                    problems.add("LLM option 'base_url' must not hold credentials (user:password@); use api_key_env"
+                            + " or api_key_conf");
+                }
+            } catch (IllegalArgumentException e) {
+                bad(LlmOption.BASE_URL, url, "must be an absolute http:// or https:// URL such as"
+                        + " http://127.0.0.1:8000/v1");
+            }
+            String endpoint = oneOf(LlmOption.ENDPOINT, "chat", "completions");
+            String env = string(LlmOption.API_KEY_ENV).trim();
+            String conf = string(LlmOption.API_KEY_CONF).trim();
+            if (!env.isEmpty() && !conf.isEmpty()) {
+                problems.add("LLM options 'api_key_env' and 'api_key_conf' are exclusive; keep one");
+            }
+            String extra = string(LlmOption.EXTRA_BODY).trim();
+            if (!extra.isEmpty()) {
+                try {
+                    if (!JSON.readTree(extra).isObject()) {
+                        throw new IllegalArgumentException("not an object");
+                    }
+                } catch (Exception e) {
+                    bad(LlmOption.EXTRA_BODY, extra, "must be a JSON object such as {\"top_k\": 20}");
+                }
+            }
+            return new Http(url.replaceAll("/+$", ""), endpoint.equals("chat"), env.isEmpty() ? null : env,
+                    conf.isEmpty() ? null : conf, (int) longIn(LlmOption.MAX_CONCURRENT_REQUESTS, 1, 1 << 16),
+                    dbl(LlmOption.REQUESTS_PER_SECOND), longIn(LlmOption.TOKENS_PER_MINUTE, 0, Long.MAX_VALUE),
+                    (int) longIn(LlmOption.MAX_RETRIES, 0, 100), longIn(LlmOption.INITIAL_BACKOFF_MS, 1, 600_000),
+                    longIn(LlmOption.REQUEST_TIMEOUT_MS, 1,
+                    Long.MAX_VALUE), extra.isEmpty() ? null : extra);
         }
 
         Map<String, String> outputNames() {

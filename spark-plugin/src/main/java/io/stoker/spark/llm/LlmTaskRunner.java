@@ -55,7 +55,7 @@ public final class LlmTaskRunner implements Iterator<InternalRow> {
         final List<InternalRow> inputs = new ArrayList<>();
         final VectorSchemaRoot request;
         final long firstRow;
-        LlmProcessor.Pending pending;
+        RowProcessor.Pending pending;
         long submitNanos;
 
         Batch(VectorSchemaRoot request, long firstRow) {
@@ -70,7 +70,7 @@ public final class LlmTaskRunner implements Iterator<InternalRow> {
     private final Schema requestSchema;
     private final LlmSqlMetrics sqlMetrics;
     private final ExecutorRuntime host;
-    private final LlmProcessor processor;
+    private final RowProcessor processor;
     private final BufferAllocator allocator;
     private final SparkShims shims;
     private final TaskContext task;
@@ -99,7 +99,7 @@ public final class LlmTaskRunner implements Iterator<InternalRow> {
         this.host = ExecutorRuntimes.current(session);
         this.shims = ShimLoader.get();
         this.requestSchema = shims.toArrowSchema(requestType, timeZoneId);
-        this.processor = LlmProcessor.forCall(host, spec);
+        this.processor = RowProcessor.forCall(host, spec);
         this.allocator = host.newTaskAllocator("stoker-llm-task-" + (task == null ? "local" : task.taskAttemptId()));
         host.metrics().task();
     }
@@ -271,11 +271,7 @@ public final class LlmTaskRunner implements Iterator<InternalRow> {
         sqlMetrics.erroredRows().add(errored);
         sqlMetrics.inputTokens().add(in);
         sqlMetrics.generatedTokens().add(gen);
-        long running = 0;
-        for (io.stoker.llm.batch.LlmEngine.Stats s : processor.stats()) {
-            running += s.running();
-        }
-        host.metrics().llmBatch(rows, errored, in, gen, running);
+        host.metrics().llmBatch(rows, errored, in, gen, processor.running());
     }
 
     private void releaseCurrent() {

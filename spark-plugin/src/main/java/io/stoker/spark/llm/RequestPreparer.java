@@ -146,7 +146,7 @@ public final class RequestPreparer {
         return RowOutcome.request(GenerationRequest.ofIds(ids, params), ids.length);
     }
 
-    private static List<ChatTemplate.Message> withSystem(LlmSpec spec, List<ChatTemplate.Message> msgs) {
+    static List<ChatTemplate.Message> withSystem(LlmSpec spec, List<ChatTemplate.Message> msgs) {
         if (spec.systemPrompt() == null || (!msgs.isEmpty() && "system".equals(msgs.get(0).role()))) {
             return msgs;
         }
@@ -157,7 +157,7 @@ public final class RequestPreparer {
     }
 
     /** A row whose input is malformed; the message names the problem and the fix. */
-    private static final class MalformedRow extends Exception {
+    static final class MalformedRow extends Exception {
         private static final long serialVersionUID = 1L;
 
         MalformedRow(String message) {
@@ -165,7 +165,7 @@ public final class RequestPreparer {
         }
     }
 
-    private static List<ChatTemplate.Message> messages(Object v) throws MalformedRow {
+    static List<ChatTemplate.Message> messages(Object v) throws MalformedRow {
         if (v == null) {
             throw new MalformedRow("messages are null; give every row a non-empty array<struct<role, content>>");
         }
@@ -253,7 +253,7 @@ public final class RequestPreparer {
         return h;
     }
 
-    private static Map<String, Object> entries(Object value, FieldVector vector) {
+    static Map<String, Object> entries(Object value, FieldVector vector) {
         Map<String, Object> out = new LinkedHashMap<>();
         if (vector instanceof MapVector) {
             for (Object e : (List<?>) value) {
@@ -269,7 +269,7 @@ public final class RequestPreparer {
         return out;
     }
 
-    private static Object plain(Object v) {
+    static Object plain(Object v) {
         return v instanceof Text ? v.toString() : v;
     }
 

@@ -1,8 +1,5 @@
 package io.stoker.spark.llm;
 
-import io.stoker.llm.batch.GenerationResult;
-import io.stoker.llm.sample.TokenLogprobs;
-import io.stoker.llm.tokenizer.Tokenizer;
 import io.stoker.spark.shim.ArrowRowWriter;
 import io.stoker.spark.shim.ShimLoader;
 import io.stoker.spark.shim.SparkShims;
@@ -24,20 +21,15 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * The last stage of an executor's LLM processor, on a CPU actor: turns a finished {@link RowBatch} into an Arrow
  * batch of the call's output columns ({@link LlmOutputSchema}), one row per input row, in input order. Error rows get
- * {@code finish_reason = error} and their message; text was already detokenized incrementally by the engine.
- *
- * <p>The returned batch is allocated from this actor's allocator; the task that receives it closes it.
+ * {@code finish_reason = error} and their message. The returned batch is allocated from this actor's allocator; the
+ * task that receives it closes it.
  */
 public final class ResultAssembler implements AutoCloseable {
     private final BufferAllocator allocator;
-    private final Tokenizer tokenizer;
-    private final String timeZone;
     private final Map<StructType, org.apache.arrow.vector.types.pojo.Schema> schemas = new ConcurrentHashMap<>();
 
-    public ResultAssembler(BufferAllocator allocator, Tokenizer tokenizer) {
+    public ResultAssembler(BufferAllocator allocator) {
         this.allocator = allocator;
-        this.tokenizer = tokenizer;
-        this.timeZone = "UTC";
     }
 
     /** Graph step: the Arrow output of a finished batch. */
@@ -46,7 +38,7 @@ public final class ResultAssembler implements AutoCloseable {
         StructType type = LlmOutputSchema.struct(spec);
         SparkShims shims = ShimLoader.get();
         VectorSchemaRoot root = VectorSchemaRoot.create(schemas.computeIfAbsent(type,
-                t -> shims.toArrowSchema(t, timeZone)), allocator);
+                t -> shims.toArrowSchema(t, "UTC")), allocator);
         try {
             ArrowRowWriter w = shims.newRowWriter(root);
             for (RowOutcome r : batch.rows()) {
@@ -60,57 +52,68 @@ public final class ResultAssembler implements AutoCloseable {
         }
     }
 
-    private InternalRow row(LlmSpec spec, RowOutcome r, int width) {
+    private static InternalRow row(LlmSpec spec, RowOutcome r, int width) {
         Object[] v = new Object[width];
-        if (r.error != null) {
-            v[1] = r.inputTokens;
+        RowResult g = r.error != null ? null : result(r.result);
+        String error = r.error != null ? r.error : g.error();
+        if (error != null) {
+            v[1] = g != null ? g.inputTokens() : r.inputTokens;
             v[2] = 0;
             v[3] = UTF8String.fromString("error");
-            v[6] = UTF8String.fromString(r.error);
-            return new GenericInternalRow(v);
+            v[6] = UTF8String.fromString(error);
+        } else {
+            v[0] = UTF8String.fromString(g.text());
+            v[1] = g.inputTokens();
+            v[2] = g.generatedTokens();
+            v[3] = UTF8String.fromString(g.finishReason() == null ? "stop" : g.finishReason());
+            long done = r.doneNanos != 0 ? r.doneNanos : System.nanoTime();
+            v[4] = r.firstTokenNanos == 0 ? null : (r.firstTokenNanos - r.submitNanos) / 1e6;
+            v[5] = (done - r.submitNanos) / 1e6;
         }
-        GenerationResult g = result(r.result);
-        v[0] = UTF8String.fromString(g.text());
-        v[1] = g.promptIds().length;
-        v[2] = g.tokenIds().length;
-        v[3] = UTF8String.fromString(g.finishReason().name().toLowerCase(java.util.Locale.ROOT));
-        long done = r.doneNanos != 0 ? r.doneNanos : System.nanoTime();
-        v[4] = r.firstTokenNanos == 0 ? null : (r.firstTokenNanos - r.submitNanos) / 1e6;
-        v[5] = (done - r.submitNanos) / 1e6;
         int i = 7;
         if (spec.returnTokenIds()) {
-            Object[] ids = new Object[g.tokenIds().length];
-            for (int k = 0; k < ids.length; k++) {
-                ids[k] = g.tokenIds()[k];
+            int[] ids = g == null ? null : g.tokenIds();
+            if (ids != null && error == null) {
+                Object[] boxed = new Object[ids.length];
+                for (int k = 0; k < ids.length; k++) {
+                    boxed[k] = ids[k];
+                }
+                v[i] = new GenericArrayData(boxed);
             }
-            v[i++] = new GenericArrayData(ids);
+            i++;
         }
         if (spec.returnLogprobs()) {
-            v[i] = g.logprobs().isEmpty() ? null : logprobs(g.logprobs());
+            v[i++] = g == null || g.logprobs() == null || error != null ? null : logprobs(g.logprobs());
+        }
+        if (spec.returnHttpStatus()) {
+            v[i++] = g == null ? null : g.httpStatus();
+        }
+        if (spec.returnRawResponse()) {
+            v[i] = g == null || g.rawResponse() == null ? null : UTF8String.fromString(g.rawResponse());
         }
         return new GenericInternalRow(v);
     }
 
-    private GenericArrayData logprobs(List<TokenLogprobs> lps) {
+    private static GenericArrayData logprobs(List<RowResult.TokenLogprob> lps) {
         Object[] out = new Object[lps.size()];
         for (int t = 0; t < out.length; t++) {
-            TokenLogprobs lp = lps.get(t);
-            Object[] top = new Object[lp.topTokens().length];
+            RowResult.TokenLogprob lp = lps.get(t);
+            Object[] top = new Object[lp.top().size()];
             for (int k = 0; k < top.length; k++) {
-                top[k] = new GenericInternalRow(new Object[]{lp.topTokens()[k], tokenText(lp.topTokens()[k]),
-                        (double) lp.topLogprobs()[k]});
+                RowResult.TokenLogprob a = lp.top().get(k);
+                top[k] = new GenericInternalRow(new Object[]{a.tokenId(), utf8(a.token()), a.logprob()});
             }
-            out[t] = new GenericInternalRow(new Object[]{lp.token(), tokenText(lp.token()), (double) lp.logprob(),
+            out[t] = new GenericInternalRow(new Object[]{lp.tokenId(), utf8(lp.token()), lp.logprob(),
                     new GenericArrayData(top)});
         }
         return new GenericArrayData(out);
     }
 
-    private UTF8String tokenText(int id) {
-        return tokenizer == null ? null : UTF8String.fromString(tokenizer.decode(new int[]{id}, false));
+    private static UTF8String utf8(String s) {
+        return s == null ? null : UTF8String.fromString(s);
     }
 
-    private static GenerationResult result(CompletableFuture<GenerationResult> f) {
+    private static RowResult result(CompletableFuture<RowResult> f) {
         try {
             return f.join();
         } catch (CompletionException e) {

@@ -21,7 +21,7 @@ public record RowBatch(RequestBatch source, List<RowOutcome> rows) {
     /** Abandons every row still generating (frees their KV blocks at the engine's next step). */
     public void cancel() {
         for (RowOutcome r : rows) {
-            CompletableFuture<?> f = r.engineFuture;
+            CompletableFuture<?> f = r.backendFuture;
             if (f != null) {
                 f.cancel(false);
             }

@@ -1,32 +1,29 @@
 package io.stoker.spark.llm;
 
-import io.stoker.llm.batch.GenerationRequest;
-import io.stoker.llm.batch.GenerationResult;
-
 import java.util.concurrent.CompletableFuture;
 
 /**
- * What happens to one input row inside the processor: either a request for the engine, or an error that names the
- * problem and the fix. Once enqueued, {@link #result} completes when generation ends; {@link #firstTokenNanos} is
- * set on the engine thread when the first token appears.
+ * What happens to one input row inside a processor: either a request for the backend (a local engine request, or an
+ * HTTP request), or an error that names the problem and the fix. Once enqueued, {@link #result} completes when
+ * generation ends; {@link #firstTokenNanos} is set when the first token appears (local engine).
  */
 public final class RowOutcome {
-    final GenerationRequest request;
+    final Object request;
     final String error;
     final int inputTokens;
-    volatile CompletableFuture<GenerationResult> result;
-    volatile CompletableFuture<GenerationResult> engineFuture;
+    volatile CompletableFuture<RowResult> result;
+    volatile CompletableFuture<?> backendFuture;
     volatile long submitNanos;
     volatile long firstTokenNanos;
     volatile long doneNanos;
 
-    private RowOutcome(GenerationRequest request, String error, int inputTokens) {
+    private RowOutcome(Object request, String error, int inputTokens) {
         this.request = request;
         this.error = error;
         this.inputTokens = inputTokens;
     }
 
-    static RowOutcome request(GenerationRequest request, int inputTokens) {
+    static RowOutcome request(Object request, int inputTokens) {
         return new RowOutcome(request, null, inputTokens);
     }
 

@@ -43,6 +43,7 @@ case class LlmEvalExec(call: LlmGenerate, result: Attribute, child: SparkPlan) e
     }
     val session = state.session()
     val spec = call.spec
+    LlmEvalExec.checkKeyIsRedacted(spec, sparkContext.getConf)
     val inputs = call.children
     val requestType = call.requestType
     val childOutput = child.output
@@ -51,14 +52,36 @@ case class LlmEvalExec(call: LlmGenerate, result: Attribute, child: SparkPlan) e
     val m = new LlmSqlMetrics(longMetric(LlmSqlMetrics.ROWS), longMetric(LlmSqlMetrics.ERRORED),
       longMetric(LlmSqlMetrics.INPUT_TOKENS), longMetric(LlmSqlMetrics.GENERATED_TOKENS),
       longMetric(LlmSqlMetrics.ENGINE_WAIT))
-    child.execute().mapPartitions({ rows =>
+    val generated = child.execute().mapPartitions({ rows =>
       val request = UnsafeProjection.create(inputs, childOutput)
       val toUnsafe = UnsafeProjection.create(outTypes)
       LlmTaskRunner.open(session, spec, rows.asJava, request, requestType, timeZone, m).asScala.map(toUnsafe)
     }, preservesPartitioning = true)
+    // A global sort or range repartition above samples its input in a job of its own before the real one: without
+    // this, every row would be generated twice. The serialized blocks are dropped when the plan is garbage
+    // collected (Spark's ContextCleaner) or evicted under memory pressure (then spilled to disk).
+    generated.persist(org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK_SER)
+    generated.setName(s"LlmGenerate(${spec.model})")
   }
 
   override protected def withNewChildInternal(newChild: SparkPlan): LlmEvalExec = copy(child = newChild)
+}
+
+object LlmEvalExec {
+  /**
+   * An API key named by `api_key_conf` must sit under a configuration key that Spark redacts (`spark.redaction.regex`)
+   * in the UI, the event log and logs; otherwise the call is refused before any job runs.
+   */
+  def checkKeyIsRedacted(spec: LlmSpec, conf: org.apache.spark.SparkConf): Unit = {
+    if (spec.isHttp && spec.http.apiKeyConf != null) {
+      val regex = conf.get("spark.redaction.regex", "(?i)secret|password|token|access[.]?key")
+      if (regex.r.findFirstIn(spec.http.apiKeyConf).isEmpty) {
+        throw new LlmConfigException(s"LLM option 'api_key_conf' = '${spec.http.apiKeyConf}' names a configuration" +
+          s" key that Spark does not redact (spark.redaction.regex=$regex), so the key would show in the Spark UI" +
+          " and the event log; put it under a key such as spark.stoker.secret.openai")
+      }
+    }
+  }
 }
 
 /** Plans [[LlmEval]] nodes as [[LlmEvalExec]]. */

@@ -46,6 +46,7 @@ case class LlmGenerate(input: Expression, sampling: Option[Expression], spec: Ll
     } else {
       sampling.map(_.dataType) match {
         case None => TypeCheckResult.TypeCheckSuccess
+        case Some(_: StructType) if spec.isHttp => TypeCheckResult.TypeCheckSuccess // other fields pass through
         case Some(st: StructType) =>
           val unknown = st.fieldNames.filterNot(n => RequestPreparer.SAMPLING_KEYS.contains(n))
           if (unknown.isEmpty) TypeCheckResult.TypeCheckSuccess
