@@ -51,12 +51,15 @@ object ShellCommand {
     if (ShellSessions.needsRelaunch(options)) {
       return LocalSparkHome.relaunch(ShellCommand.getClass.getName.stripSuffix("$"), args)
     }
+    val parsed = try notebook.map(nb => DatabricksNotebook.parse(nb.toString, Files.readString(nb))) catch {
+      case e: IllegalArgumentException => System.err.println(s"$Name: ${e.getMessage}"); return 2
+    }
     ShellSessions.configureLogging(options.verbose)
     val classes = Files.createTempDirectory("stoker-repl-classes-")
     try {
       val spark = ShellSessions.start("Stoker shell", options, classes)
       try {
-        notebook match {
+        parsed match {
           case Some(nb) => runNotebook(spark, nb, options.verbose)
           case None => runShell(spark, classes, script, options.verbose)
         }
@@ -87,7 +90,8 @@ object ShellCommand {
       } else {
         interpreter.setPrintResults(true)
         interpreter.setEchoFailures(true)
-        if (new StokerILoop(interpreter, banner(spark)).runLoop()) 0 else 1
+        new StokerILoop(interpreter, banner(spark)).runLoop() // false only means :quit
+        0
       }
     } finally {
       interpreter.close()
@@ -110,8 +114,7 @@ object ShellCommand {
     }
   }
 
-  private def runNotebook(spark: SparkSession, file: Path, verbose: Boolean): Int = {
-    val nb = DatabricksNotebook.parse(file.toString, Files.readString(file))
+  private def runNotebook(spark: SparkSession, nb: DatabricksNotebook, verbose: Boolean): Int = {
     val runner = new NotebookRunner(spark, verbose = verbose)
     try {
       runner.run(nb, r => {
@@ -132,10 +135,9 @@ object ShellCommand {
   }
 
   private def banner(spark: SparkSession): String =
-    s"""Stoker shell: Spark ${spark.version} (master ${spark.sparkContext.master}), Scala
-       |${scala.util.Properties.versionNumberString}. Bound: spark, sc. Imported: spark.implicits._, spark.sql,
-       |functions._, io.stoker.spark.Stoker, io.stoker.spark.llm._ (Llm) and its implicits (df.llmMap); SQL has
-       |llm_generate. :help for commands, :quit to leave.""".stripMargin
+    s"""Stoker shell: Spark ${spark.version} on ${spark.sparkContext.master}, Scala ${scala.util.Properties.versionNumberString}.
+       |Bound: spark, sc. Imported: spark.implicits._, spark.sql, functions._, Stoker, io.stoker.spark.llm._ (Llm)
+       |and its implicits (df.llmMap). SQL has llm_generate. :help lists the commands, :quit leaves.""".stripMargin
 
   private def existing(file: String): Path = {
     val p = Path.of(file)
@@ -163,7 +165,7 @@ object ShellCommand {
       |  --conf k=v        a Spark conf (repeatable)
       |  --verbose         print results (val x: Int = 1), Spark's warnings and full stack traces
       |  Exit code: 0 on success, 1 when the script or a notebook cell fails (named on stderr), 2 for bad options.
-      |example:
-      |  echo 'spark.range(3).llmMap(Llm.model("demo").maxTokens(8), prompt = expr("concat(\"Count to \", id)")).show()' |
-      |    bin/stoker shell""".stripMargin
+      |examples:
+      |  echo 'println(spark.range(10).count())' | bin/stoker shell
+      |  bin/stoker shell --notebook examples/notebooks/llm_on_spark.scala --conf stoker.notebook.model=/models/m""".stripMargin
 }

@@ -17,6 +17,6 @@ final class StokerILoop(interpreter: StokerInterpreter, banner: String)
     intp = interpreter.intp
   }
 
-  /** Runs the loop until `:quit` or end of input. @return true unless the loop ended on an error */
+  /** Runs the loop until `:quit` or end of input. @return false when `:quit` ended it, true at end of input */
   def runLoop(): Boolean = run(interpreter.settings)
 }

@@ -40,10 +40,10 @@ class CommandProcessTest {
                 .redirectError(err.toFile()).directory(dir.toFile());
         pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
         Process p = pb.start();
-        if (!p.waitFor(150, TimeUnit.SECONDS)) {
+        if (!p.waitFor(200, TimeUnit.SECONDS)) {
             p.descendants().forEach(ProcessHandle::destroyForcibly);
             p.destroyForcibly();
-            throw new AssertionError(main + " did not finish in 150 s; stderr in " + err.toAbsolutePath());
+            throw new AssertionError(main + " did not finish in 200 s; stderr in " + err.toAbsolutePath());
         }
         return new Run(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
                 Files.readString(err, StandardCharsets.UTF_8));
@@ -71,6 +71,23 @@ class CommandProcessTest {
                 "columns=id,q,generated_text,num_input_tokens,num_generated_tokens,finish_reason,"
                         + "time_to_first_token_ms,time_taken_ms,error",
                 "answered=4");
+    }
+
+    /** Classes the shell compiles reach executor JVMs (local-cluster, relaunched with a fake SPARK_HOME). */
+    @Test
+    @Timeout(240)
+    void shellShouldShipItsClassesToExecutorJvmsOnLocalCluster() throws Exception {
+        String script = """
+                case class Sq(n: Long, sq: Long)
+                val ds = spark.range(0, 20, 1, 2).map(n => Sq(n, n * n))
+                println("sum=" + ds.map(_.sq).reduce(_ + _))
+                println("executors=" + ds.rdd.map(_ => org.apache.spark.SparkEnv.get.executorId).distinct().collect().mkString(","))
+                """;
+        Run r = run(ShellCommand.class.getName(), script, "--master", "local-cluster[1,1,1024]",
+                "--conf", "spark.ui.enabled=false", "--conf", "spark.driver.host=127.0.0.1",
+                "--conf", "spark.executor.extraJavaOptions=-XX:TieredStopAtLevel=1");
+        assertThat(r.exit()).as("stderr: %s", r.err()).isZero();
+        assertThat(r.out().strip().lines()).containsExactly("sum=2470", "executors=0");
     }
 
     @Test
@@ -125,10 +142,13 @@ class CommandProcessTest {
     }
 
     @Test
-    void sqlShouldRefuseBadOptionsWithExitCode2() throws Exception {
+    void commandsShouldRefuseBadOptionsWithExitCode2() throws Exception {
         assertThat(SqlCommand.run(new String[] {"--max-rows", "zero"})).isEqualTo(2);
         assertThat(SqlCommand.run(new String[] {"-f", "target/no-such-file.sql"})).isEqualTo(2);
         assertThat(SqlCommand.run(new String[] {"--bogus"})).isEqualTo(2);
         assertThat(ShellCommand.run(new String[] {"-i", "target/no-such-file.scala"})).isEqualTo(2);
+        Path notANotebook = Files.writeString(Files.createDirectories(Path.of("target")).resolve("plain.scala"),
+                "val x = 1\n");
+        assertThat(ShellCommand.run(new String[] {"--notebook", notANotebook.toString()})).isEqualTo(2);
     }
 }
