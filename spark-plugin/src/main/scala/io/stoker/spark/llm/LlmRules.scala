@@ -21,6 +21,9 @@ object ExtractLlmCalls extends Rule[LogicalPlan] {
     case f @ Filter(cond, child) if hasCall(cond) =>
       val (newChild, rewrite) = extract(Seq(cond), child)
       Project(child.output, f.copy(condition = rewrite(cond), child = newChild))
+    // An LlmEval this rule made is visited again when the analyzer copies it (DeduplicateRelations on a self-join of
+    // two plans over the same input): its call is already extracted.
+    case e: LlmEval => e
     case other if other.resolved && other.expressions.exists(hasCall) =>
       throw new LlmConfigException(s"${LlmGenerate.Name} may appear only in SELECT lists and WHERE clauses, not in" +
         s" ${other.nodeName}; compute it in a subquery (or a DataFrame column) first and use the result")
