@@ -55,7 +55,9 @@ case class LlmEvalExec(call: LlmGenerate, result: Attribute, child: SparkPlan) e
     val generated = child.execute().mapPartitions({ rows =>
       val request = UnsafeProjection.create(inputs, childOutput)
       val toUnsafe = UnsafeProjection.create(outTypes)
-      LlmTaskRunner.open(session, spec, rows.asJava, request, requestType, timeZone, m).asScala.map(toUnsafe)
+      // copied: the projection reuses one row, and the persisted blocks must hold each row, not the last one
+      LlmTaskRunner.open(session, spec, rows.asJava, request, requestType, timeZone, m).asScala
+        .map(r => toUnsafe(r).copy(): InternalRow)
     }, preservesPartitioning = true)
     // A global sort or range repartition above samples its input in a job of its own before the real one: without
     // this, every row would be generated twice. The serialized blocks are dropped when the plan is garbage
