@@ -36,7 +36,8 @@ public final class HttpProcessor implements RowProcessor {
     private static final AtomicLong IDS = new AtomicLong();
 
     private final String key;
-    private final OpenAiClient client;
+    private final java.util.List<OpenAiClient> clients;
+    private final io.stoker.spark.server.ManagedServers servers;
     private final ActorHandle<HttpRequestPreparer> preparer;
     private final ActorHandle<HttpSender> sender;
     private final ActorHandle<ResultAssembler> assembler;
@@ -44,11 +45,13 @@ public final class HttpProcessor implements RowProcessor {
     private final CompiledGraph<RowBatch, VectorSchemaRoot> finish;
     private volatile boolean closed;
 
-    private HttpProcessor(String key, OpenAiClient client, ActorHandle<HttpRequestPreparer> preparer,
+    private HttpProcessor(String key, java.util.List<OpenAiClient> clients,
+                          io.stoker.spark.server.ManagedServers servers, ActorHandle<HttpRequestPreparer> preparer,
                           ActorHandle<HttpSender> sender, ActorHandle<ResultAssembler> assembler,
                           CompiledGraph<RequestBatch, RowBatch> prepare, CompiledGraph<RowBatch, VectorSchemaRoot> finish) {
         this.key = key;
-        this.client = client;
+        this.clients = clients;
+        this.servers = servers;
         this.preparer = preparer;
         this.sender = sender;
         this.assembler = assembler;
@@ -58,22 +61,36 @@ public final class HttpProcessor implements RowProcessor {
 
     static HttpProcessor start(ExecutorRuntime host, LlmSpec spec, String key) {
         LlmSpec.Http h = spec.http();
-        OpenAiClientConfig.Builder b = OpenAiClientConfig.builder(h.baseUrl())
-                .maxConcurrentRequests(h.maxConcurrentRequests()).requestsPerSecond(h.requestsPerSecond())
-                .tokensPerMinute(h.tokensPerMinute()).maxRetries(h.maxRetries())
-                .initialBackoff(Duration.ofMillis(h.initialBackoffMillis()))
-                .requestTimeout(Duration.ofMillis(h.requestTimeoutMillis()));
-        String apiKey = apiKey(h);
-        if (apiKey != null) {
-            b.apiKey(apiKey);
+        io.stoker.spark.server.ManagedServers servers = h.server() == null ? null
+                : io.stoker.spark.server.ManagedServers.forName(host, h.server());
+        java.util.List<String> urls = new java.util.ArrayList<>();
+        if (servers == null) {
+            urls.add(h.baseUrl());
+        } else {
+            servers.servers().forEach(s -> urls.add(s.baseUrl()));
         }
-        OpenAiClient client = OpenAiClient.create(b.build());
+        String model = !spec.model().isBlank() ? spec.model() : servers.spec().model();
+        String apiKey = apiKey(h);
+        java.util.List<OpenAiClient> clients = new java.util.ArrayList<>();
+        for (String url : urls) {
+            OpenAiClientConfig.Builder b = OpenAiClientConfig.builder(url)
+                    .maxConcurrentRequests(Math.max(1, h.maxConcurrentRequests() / urls.size()))
+                    .requestsPerSecond(h.requestsPerSecond() / urls.size())
+                    .tokensPerMinute(h.tokensPerMinute() / urls.size()).maxRetries(h.maxRetries())
+                    .initialBackoff(Duration.ofMillis(h.initialBackoffMillis()))
+                    .requestTimeout(Duration.ofMillis(h.requestTimeoutMillis()));
+            if (apiKey != null) {
+                b.apiKey(apiKey);
+            }
+            clients.add(OpenAiClient.create(b.build()));
+        }
         StokerRuntime rt = host.runtime();
         String name = "llm-http" + IDS.incrementAndGet();
         try {
             ActorHandle<HttpRequestPreparer> preparer = rt.createActor(ActorSpec.of(name + "-prepare",
-                    ctx -> new HttpRequestPreparer()));
-            ActorHandle<HttpSender> sender = rt.createActor(ActorSpec.of(name + "-send", ctx -> new HttpSender(client)));
+                    ctx -> new HttpRequestPreparer(model)));
+            ActorHandle<HttpSender> sender = rt.createActor(ActorSpec.of(name + "-send",
+                    ctx -> new HttpSender(clients)));
             ActorHandle<ResultAssembler> assembler = rt.createActor(ActorSpec.of(name + "-assemble",
                     ctx -> new ResultAssembler(host.allocator().newChildAllocator(name + "-output", 0,
                             Long.MAX_VALUE))));
@@ -89,10 +106,10 @@ public final class HttpProcessor implements RowProcessor {
             Node<VectorSchemaRoot> out = f.bind(assembler, ResultAssembler::assemble, done);
             CompiledGraph<RowBatch, VectorSchemaRoot> finish = f.compile(out, opts.withName(name + "-finish"));
             LOG.info("LLM HTTP processor on executor {}: {} (model {}, {} concurrent requests)", host.executorId(),
-                    client.config(), spec.model(), h.maxConcurrentRequests());
-            return new HttpProcessor(key, client, preparer, sender, assembler, prepare, finish);
+                    clients.get(0).config(), model, h.maxConcurrentRequests());
+            return new HttpProcessor(key, clients, servers, preparer, sender, assembler, prepare, finish);
         } catch (RuntimeException | Error e) {
-            client.close();
+            clients.forEach(OpenAiClient::close);
             throw e;
         }
     }
@@ -136,13 +153,18 @@ public final class HttpProcessor implements RowProcessor {
 
     @Override
     public long running() {
-        OpenAiClient.Stats s = client.stats();
-        return s.inFlight() + s.queued();
+        long n = 0;
+        for (OpenAiClient c : clients) {
+            OpenAiClient.Stats s = c.stats();
+            n += s.inFlight() + s.queued();
+        }
+        return n;
     }
 
     @Override
     public boolean isHealthy() {
-        return !closed && preparer.isAlive() && sender.isAlive() && assembler.isAlive();
+        return !closed && preparer.isAlive() && sender.isAlive() && assembler.isAlive()
+                && (servers == null || servers.isUsable());
     }
 
     @Override
@@ -161,6 +183,6 @@ public final class HttpProcessor implements RowProcessor {
         preparer.close();
         sender.close();
         assembler.close();
-        client.close();
+        clients.forEach(OpenAiClient::close);
     }
 }

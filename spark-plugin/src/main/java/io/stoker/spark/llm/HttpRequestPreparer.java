@@ -28,6 +28,13 @@ import java.util.Map;
 public final class HttpRequestPreparer {
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    private final String model;
+
+    /** @param model the model id the requests name (the call's, or the managed server's) */
+    public HttpRequestPreparer(String model) {
+        this.model = model;
+    }
+
     /** Graph step: one outcome per row, in input order. */
     public RowBatch prepare(RequestBatch batch) {
         VectorSchemaRoot root = batch.rows();
@@ -36,13 +43,13 @@ public final class HttpRequestPreparer {
         FieldVector sampling = root.getFieldVectors().size() > 1 ? root.getVector(1) : null;
         boolean messagesInput = !(input instanceof VarCharVector);
         if (messagesInput && !spec.http().chat()) {
-            throw new IllegalArgumentException("LLM call to " + spec.http().baseUrl() + " takes a messages column,"
+            throw new IllegalArgumentException("LLM call to " + model + " takes a messages column,"
                     + " which needs endpoint=chat (it is completions)");
         }
         ObjectNode base = base(spec);
         List<RowOutcome> out = new ArrayList<>(root.getRowCount());
         for (int i = 0; i < root.getRowCount(); i++) {
-            out.add(prepareRow(spec, base, input, sampling, i, messagesInput));
+            out.add(prepareRow(spec, model, base, input, sampling, i, messagesInput));
         }
         return new RowBatch(batch, out);
     }
@@ -95,8 +102,8 @@ public final class HttpRequestPreparer {
         }
     }
 
-    private static RowOutcome prepareRow(LlmSpec spec, ObjectNode base, FieldVector input, FieldVector sampling,
-                                         int row, boolean messagesInput) {
+    private static RowOutcome prepareRow(LlmSpec spec, String model, ObjectNode base, FieldVector input,
+                                         FieldVector sampling, int row, boolean messagesInput) {
         ObjectNode body = base.deepCopy();
         String identity;
         try {
@@ -154,7 +161,7 @@ public final class HttpRequestPreparer {
         if (!rowSeed && spec.defaults().seed() != null) {
             body.put("seed", RequestPreparer.rowSeed(spec.defaults().seed(), identity.codePoints().toArray()));
         }
-        body.put("model", spec.model());
+        body.put("model", model);
         OpenAiEndpoint endpoint = spec.http().chat() ? OpenAiEndpoint.CHAT_COMPLETIONS : OpenAiEndpoint.COMPLETIONS;
         return RowOutcome.request(OpenAiRequest.of(endpoint, body), 0);
     }

@@ -13,10 +13,12 @@ import java.util.List;
  * out, or that the server refused, becomes a row error carrying the HTTP status and the server's message.
  */
 public final class HttpSender {
-    private final OpenAiClient client;
+    private final List<OpenAiClient> clients;
+    private int turn;
 
-    public HttpSender(OpenAiClient client) {
-        this.client = client;
+    /** @param clients one per server (a managed server may run several processes); rows go round-robin */
+    public HttpSender(List<OpenAiClient> clients) {
+        this.clients = List.copyOf(clients);
     }
 
     /** Graph step: sends each prepared row. */
@@ -27,17 +29,12 @@ public final class HttpSender {
                 continue;
             }
             r.submitNanos = System.nanoTime();
+            OpenAiClient client = clients.get(turn++ % clients.size());
             var f = client.send((OpenAiRequest) r.request);
             r.backendFuture = f;
             r.result = f.thenApply(res -> toRow(res, raw)).whenComplete((x, e) -> r.doneNanos = System.nanoTime());
         }
         return batch;
-    }
-
-    /** @return requests waiting for or talking to the server */
-    public long inFlight() {
-        OpenAiClient.Stats s = client.stats();
-        return s.inFlight() + s.queued();
     }
 
     static RowResult toRow(OpenAiResult res, boolean raw) {

@@ -42,6 +42,14 @@ public final class Llm implements Serializable {
         return model(model).option(LlmOption.BASE_URL.key(), baseUrl);
     }
 
+    /**
+     * Rows go to a managed server ({@code spark.stoker.server.<name>.*}) that each executor runs itself, over
+     * loopback; the model id is the server's {@code model} unless {@link #option} sets {@code model}.
+     */
+    public static Llm server(String name) {
+        return new Llm(Map.of()).option(LlmOption.SERVER.key(), name);
+    }
+
     /** The API key is read on the executors from this environment variable. */
     public Llm apiKeyEnv(String variable) {
         return option(LlmOption.API_KEY_ENV.key(), variable);

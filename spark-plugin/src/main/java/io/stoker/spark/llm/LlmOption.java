@@ -51,6 +51,8 @@ public enum LlmOption {
     // OpenAI-compatible server instead of a local engine
     BASE_URL("base_url", "", "An OpenAI-compatible server (e.g. http://host:8000/v1): rows go to it over HTTP instead of"
             + " to a local engine, and 'model' is the server's model id."),
+    SERVER("server", "", "A managed server (spark.stoker.server.<name>.*): rows go to the executor's own server"
+            + " processes over loopback; 'model' defaults to the server's model."),
     ENDPOINT("endpoint", "chat", "chat (/v1/chat/completions) or completions (/v1/completions, plain prompts)."),
     API_KEY_ENV("api_key_env", "", "Environment variable (on the executors) holding the server's API key."),
     API_KEY_CONF("api_key_conf", "", "Spark configuration key holding the server's API key; its name must match"

@@ -45,13 +45,14 @@ public record LlmSpec(Map<String, String> options, String model, String systemPr
      * How to reach an OpenAI-compatible server (the HTTP backend). The API key itself is never part of the spec: it
      * is read on the executors from the named environment variable or Spark configuration key.
      *
-     * @param baseUrl    e.g. {@code http://host:8000/v1}
+     * @param baseUrl    e.g. {@code http://host:8000/v1}; null with a managed server
+     * @param server     the managed server's name (spark.stoker.server.&lt;name&gt;.*), or null
      * @param chat       true: /v1/chat/completions; false: /v1/completions
      * @param apiKeyEnv  environment variable holding the key, or null
      * @param apiKeyConf Spark configuration key holding the key, or null
      * @param extraBody  JSON object merged into every request body, or null
      */
-    public record Http(String baseUrl, boolean chat, String apiKeyEnv, String apiKeyConf, int maxConcurrentRequests,
+    public record Http(String baseUrl, String server, boolean chat, String apiKeyEnv, String apiKeyConf, int maxConcurrentRequests,
                        double requestsPerSecond, long tokensPerMinute, int maxRetries, long initialBackoffMillis,
                        long requestTimeoutMillis, String extraBody) implements Serializable {
     }
@@ -94,7 +95,7 @@ public record LlmSpec(Map<String, String> options, String model, String systemPr
         }
         Reader r = new Reader(opts, problems);
         String model = r.string(LlmOption.MODEL);
-        if (model.isBlank()) {
+        if (model.isBlank() && r.string(LlmOption.SERVER).isBlank()) {
             problems.add("LLM option 'model' is required: 'demo', a local path, or a file:/hdfs:/s3a: URI");
         }
         String template = r.oneOf(LlmOption.CHAT_TEMPLATE, "auto", "true", "false");
@@ -199,7 +200,7 @@ public record LlmSpec(Map<String, String> options, String model, String systemPr
      */
     public String engineKey() {
         if (http != null) {
-            return "http|" + http.baseUrl() + "|" + http.apiKeyEnv() + "|" + http.apiKeyConf() + "|"
+            return "http|" + http.baseUrl() + "|" + http.server() + "|" + http.apiKeyEnv() + "|" + http.apiKeyConf() + "|"
                     + http.maxConcurrentRequests() + "|" + http.requestsPerSecond() + "|" + http.tokensPerMinute() + "|"
                     + http.maxRetries() + "|" + http.initialBackoffMillis() + "|" + http.requestTimeoutMillis();
         }
@@ -334,21 +335,16 @@ public record LlmSpec(Map<String, String> options, String model, String systemPr
         /** @return the HTTP settings, or null when base_url is not set */
         Http http() {
             String url = string(LlmOption.BASE_URL).trim();
-            if (url.isEmpty()) {
+            String server = string(LlmOption.SERVER).trim();
+            if (url.isEmpty() && server.isEmpty()) {
                 return null;
             }
-            try {
-                java.net.URI u = java.net.URI.create(url);
-                if (u.getHost() == null || !("http".equals(u.getScheme()) || "https".equals(u.getScheme()))) {
-                    throw new IllegalArgumentException();
-                }
-                if (u.getUserInfo() != null) {
-                    problems.add("LLM option 'base_url' must not hold credentials (user:password@); use api_key_env"
-                            + " or api_key_conf");
-                }
-            } catch (IllegalArgumentException e) {
-                bad(LlmOption.BASE_URL, url, "must be an absolute http:// or https:// URL such as"
-                        + " http://127.0.0.1:8000/v1");
+            if (!url.isEmpty() && !server.isEmpty()) {
+                problems.add("LLM options 'base_url' and 'server' are exclusive: a managed server is reached on"
+                        + " loopback; keep one");
+            }
+            if (!url.isEmpty()) {
+                checkUrl(url);
             }
             String endpoint = oneOf(LlmOption.ENDPOINT, "chat", "completions");
             String env = string(LlmOption.API_KEY_ENV).trim();
@@ -366,12 +362,29 @@ public record LlmSpec(Map<String, String> options, String model, String systemPr
                     bad(LlmOption.EXTRA_BODY, extra, "must be a JSON object such as {\"top_k\": 20}");
                 }
             }
-            return new Http(url.replaceAll("/+$", ""), endpoint.equals("chat"), env.isEmpty() ? null : env,
+            return new Http(url.isEmpty() ? null : url.replaceAll("/+$", ""), server.isEmpty() ? null : server,
+                    endpoint.equals("chat"), env.isEmpty() ? null : env,
                     conf.isEmpty() ? null : conf, (int) longIn(LlmOption.MAX_CONCURRENT_REQUESTS, 1, 1 << 16),
                     dbl(LlmOption.REQUESTS_PER_SECOND), longIn(LlmOption.TOKENS_PER_MINUTE, 0, Long.MAX_VALUE),
                     (int) longIn(LlmOption.MAX_RETRIES, 0, 100), longIn(LlmOption.INITIAL_BACKOFF_MS, 1, 600_000),
                     longIn(LlmOption.REQUEST_TIMEOUT_MS, 1,
                     Long.MAX_VALUE), extra.isEmpty() ? null : extra);
+        }
+
+        private void checkUrl(String url) {
+            try {
+                java.net.URI u = java.net.URI.create(url);
+                if (u.getHost() == null || !("http".equals(u.getScheme()) || "https".equals(u.getScheme()))) {
+                    throw new IllegalArgumentException();
+                }
+                if (u.getUserInfo() != null) {
+                    problems.add("LLM option 'base_url' must not hold credentials (user:password@); use api_key_env"
+                            + " or api_key_conf");
+                }
+            } catch (IllegalArgumentException e) {
+                bad(LlmOption.BASE_URL, url, "must be an absolute http:// or https:// URL such as"
+                        + " http://127.0.0.1:8000/v1");
+            }
         }
 
         Map<String, String> outputNames() {

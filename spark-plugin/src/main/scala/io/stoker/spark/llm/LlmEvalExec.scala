@@ -44,6 +44,10 @@ case class LlmEvalExec(call: LlmGenerate, result: Attribute, child: SparkPlan) e
     val session = state.session()
     val spec = call.spec
     LlmEvalExec.checkKeyIsRedacted(spec, sparkContext.getConf)
+    if (spec.isHttp && spec.http.server != null && !state.conf().servers().containsKey(spec.http.server)) {
+      throw new LlmConfigException(s"LLM option 'server' = '${spec.http.server}' names no managed server; configure" +
+        s" spark.stoker.server.${spec.http.server}.command (configured: ${state.conf().servers().keySet()})")
+    }
     val inputs = call.children
     val requestType = call.requestType
     val childOutput = child.output
