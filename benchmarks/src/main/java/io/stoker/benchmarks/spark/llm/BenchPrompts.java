@@ -15,7 +15,10 @@ public final class BenchPrompts {
     private BenchPrompts() {
     }
 
-    /** @return {@code n} prompts; prompt {@code i} has 1 to 4 clauses, so prompts have about 10 to 40 tokens */
+    /**
+     * @return {@code n} prompts; prompt {@code i} has 1 to 4 clauses (with the random model's small byte-level BPE
+     * vocabulary, 72 tokens on average over the first 64)
+     */
     public static List<String> make(int n) {
         List<String> out = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {

@@ -24,6 +24,10 @@ import java.util.regex.Pattern;
  * @param warmupTokens  tokens per warm-up prompt
  * @param kvCacheMb     KV budget of every engine, MiB
  * @param peerThreads   kernel threads of each engine of ways c and d; 0 = cores / task slots
+ * @param engineThreads kernel threads of the engine of way a and of each engine of ways b and e; 0 = auto (cores, or
+ *                      the executor's cores divided by its engines)
+ * @param llmEngines    engines per executor of ways b and e (the {@code engines} option; they share one loaded
+ *                      model); 0 = auto (one CPU engine)
  * @param udfBatchSize  rows per batch of way d (predict_batch_udf's batch_size)
  * @param workerHeap    -Xmx of every worker JVM
  * @param equalizer     run a thread in every worker that wakes every millisecond, as an idle Stoker actor does (see
@@ -31,22 +35,26 @@ import java.util.regex.Pattern;
  */
 public record LlmBenchOptions(int prompts, int maxTokens, String model, String random, String dtype, String master,
                               int partitions, int repeat, List<Way> ways, boolean json, int warmupPrompts,
-                              int warmupTokens, int kvCacheMb, int peerThreads, int udfBatchSize, String workerHeap,
-                              boolean equalizer) {
+                              int warmupTokens, int kvCacheMb, int peerThreads, int engineThreads, int llmEngines,
+                              int udfBatchSize, String workerHeap, boolean equalizer) {
     private static final Pattern LOCAL = Pattern.compile("local\\[(\\d+)]");
 
     public static final String USAGE = String.join("\n",
             "usage: bin/stoker bench spark llm [--prompts 64] [--max-tokens 32] [--model PATH | --random smollm-135m]",
             "         [--dtype q8_0|f32] [--master local[2]] [--partitions N] [--ways a,b,c,d,e] [--repeat 1] [--json]",
             "         [--warmup-prompts 8] [--warmup-tokens 8] [--kv-cache-mb 256] [--peer-threads 0]",
-            "         [--udf-batch-size 64] [--worker-heap 2g] [--no-wakeup-equalizer]",
+            "         [--engine-threads 0] [--llm-engines 0] [--udf-batch-size 64] [--worker-heap 2g]",
+            "         [--no-wakeup-equalizer]",
             "  Runs the same prompts (greedy, ignore_eos) five ways, each in its own JVM:",
             "    a=engine (LlmEngine alone), b=llmMap, c=per-partition (mapPartitions loading an engine per partition),",
             "    d=per-task (one unshared engine per concurrent task, batch by batch, as predict_batch_udf),",
             "    e=sql (llm_generate).",
-            "  The issue's full size: --prompts 256 --max-tokens 64 (about 15 min on 2 cores).",
+            "  The issue's full size: --prompts 256 --max-tokens 64 (one round of five ways: about 40 min on a shared",
+            "  2-core machine; the default takes about 8 min).",
             "  --random writes a random-weight model once under target/bench-models; --partitions 0 = task slots;",
-            "  --peer-threads 0 = cores / task slots (ways c and d); --repeat R runs R rounds in rotating order.",
+            "  --peer-threads 0 = cores / task slots (ways c and d); --engine-threads 0 = auto (ways a, b, e);",
+            "  --llm-engines N: engines per executor for ways b and e (sharing one model); --repeat R runs R rounds",
+            "  in rotating order.",
             "  Each worker runs a thread that wakes every 1 ms, as Stoker's idle actors do, so that on a shared host",
             "  Linux gives every way's JVM the same CPU share; --no-wakeup-equalizer turns it off.",
             "");
@@ -71,6 +79,8 @@ public record LlmBenchOptions(int prompts, int maxTokens, String model, String r
         int warmupTokens = 8;
         int kvCacheMb = 256;
         int peerThreads = 0;
+        int engineThreads = 0;
+        int llmEngines = 0;
         int udfBatchSize = 64;
         String heap = "2g";
         boolean equalizer = true;
@@ -97,6 +107,8 @@ public record LlmBenchOptions(int prompts, int maxTokens, String model, String r
                 case "--warmup-tokens" -> warmupTokens = positive(a, value(args, ++i, a), 1);
                 case "--kv-cache-mb" -> kvCacheMb = positive(a, value(args, ++i, a), 1);
                 case "--peer-threads" -> peerThreads = positive(a, value(args, ++i, a), 0);
+                case "--engine-threads" -> engineThreads = positive(a, value(args, ++i, a), 0);
+                case "--llm-engines" -> llmEngines = positive(a, value(args, ++i, a), 0);
                 case "--udf-batch-size" -> udfBatchSize = positive(a, value(args, ++i, a), 1);
                 case "--worker-heap" -> heap = value(args, ++i, a);
                 case "--no-wakeup-equalizer" -> equalizer = false;
@@ -117,7 +129,7 @@ public record LlmBenchOptions(int prompts, int maxTokens, String model, String r
             throw new IllegalArgumentException("--worker-heap " + heap + " must be a JVM size such as 2g or 1536m");
         }
         return new LlmBenchOptions(prompts, maxTokens, model, random, dtype, master, partitions, repeat, ways, json,
-                warmupPrompts, warmupTokens, kvCacheMb, peerThreads, udfBatchSize, heap, equalizer);
+                warmupPrompts, warmupTokens, kvCacheMb, peerThreads, engineThreads, llmEngines, udfBatchSize, heap, equalizer);
     }
 
     private static String value(String[] args, int i, String option) {
@@ -161,7 +173,8 @@ public record LlmBenchOptions(int prompts, int maxTokens, String model, String r
     /** @return a copy whose model is this path (the workers get the resolved model) */
     public LlmBenchOptions withModel(String path) {
         return new LlmBenchOptions(prompts, maxTokens, path, random, dtype, master, partitions, repeat, ways, json,
-                warmupPrompts, warmupTokens, kvCacheMb, peerThreads, udfBatchSize, workerHeap, equalizer);
+                warmupPrompts, warmupTokens, kvCacheMb, peerThreads, engineThreads, llmEngines, udfBatchSize, workerHeap,
+                equalizer);
     }
 
     /** @return the command line that {@link #parse} reads back to an equal record */
@@ -169,7 +182,8 @@ public record LlmBenchOptions(int prompts, int maxTokens, String model, String r
         List<String> a = new ArrayList<>(List.of("--prompts", str(prompts), "--max-tokens", str(maxTokens),
                 "--random", random, "--dtype", dtype, "--master", master, "--partitions", str(partitions),
                 "--repeat", str(repeat), "--warmup-prompts", str(warmupPrompts), "--warmup-tokens", str(warmupTokens),
-                "--kv-cache-mb", str(kvCacheMb), "--peer-threads", str(peerThreads), "--udf-batch-size",
+                "--kv-cache-mb", str(kvCacheMb), "--peer-threads", str(peerThreads), "--engine-threads",
+                str(engineThreads), "--llm-engines", str(llmEngines), "--udf-batch-size",
                 str(udfBatchSize), "--worker-heap", workerHeap));
         if (model != null) {
             a.addAll(List.of("--model", model));

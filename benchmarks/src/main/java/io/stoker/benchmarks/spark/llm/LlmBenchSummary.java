@@ -15,8 +15,8 @@ import java.util.Set;
 /**
  * The summary line of {@code bin/stoker bench spark llm}: per way the median over rounds; the issue's ratios as the
  * median of per-round ratios (ways of one round ran back to back, so background load hits them alike) with their
- * targets; and the checks that make the comparison valid: every run generated exactly prompts x max-tokens tokens
- * without errors.
+ * targets; and the checks that make the comparison valid: every run read the same number of prompt tokens and
+ * generated exactly prompts x max-tokens tokens, without errors.
  */
 public final class LlmBenchSummary {
     /** A throughput ratio the issue sets a target for: {@code numerator / denominator >= min}. */
@@ -102,24 +102,27 @@ public final class LlmBenchSummary {
             }
         }
         Set<Long> totals = new LinkedHashSet<>();
+        Set<Long> inputs = new LinkedHashSet<>();
         Set<String> digests = new LinkedHashSet<>();
         long errors = 0;
         for (ObjectNode r : results) {
             totals.add(r.path("generated_tokens").asLong());
+            inputs.add(r.path("input_tokens").asLong());
             digests.add(r.path("text_digest").asText());
             errors += r.path("errors").asLong();
         }
-        boolean valid = totals.size() == 1 && totals.contains(expected) && errors == 0;
+        boolean valid = totals.size() == 1 && totals.contains(expected) && errors == 0 && inputs.size() == 1;
         s.put("equal_generated_tokens", valid);
         ArrayNode seen = s.putArray("generated_token_totals");
         totals.forEach(seen::add);
+        s.put("equal_input_tokens", inputs.size() == 1);
         s.put("errored_rows", errors);
         s.put("same_text_everywhere", digests.size() == 1);
         ArrayNode m = s.putArray("targets_missed");
         missed.forEach(m::add);
         if (!valid) {
-            s.put("invalid", "runs did not all generate exactly " + expected + " tokens without errors; the"
-                    + " throughput figures do not compare like with like");
+            s.put("invalid", "runs did not all read the same prompt tokens and generate exactly " + expected
+                    + " tokens without errors; the throughput figures do not compare like with like");
         }
         return s;
     }

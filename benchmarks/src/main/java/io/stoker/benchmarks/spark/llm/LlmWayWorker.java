@@ -159,7 +159,7 @@ public final class LlmWayWorker {
 
     private void engineAlone(List<String> prompts, List<String> warm, long fileKb) {
         long baselineKb = ProcessMemory.statusKb("VmRSS");
-        int threads = Runtime.getRuntime().availableProcessors();
+        int threads = opts.engineThreads() > 0 ? opts.engineThreads() : Runtime.getRuntime().availableProcessors();
         out.put("engines", 1);
         out.put("engine_threads", threads);
         try (ProcessMemory.PeakSampler sampler = new ProcessMemory.PeakSampler(weightFiles, 2000)) {
@@ -195,12 +195,7 @@ public final class LlmWayWorker {
         for (String p : prompts) {
             fs.add(e.submit(GenerationRequest.ofText(p, PeerEngines.sampling(maxTokens))));
         }
-        if (Boolean.getBoolean("stoker.bench.engineLoop")) {
-            e.start();
-            CompletableFuture.allOf(fs.toArray(new CompletableFuture[0])).join();
-        } else {
-            e.runUntilIdle();
-        }
+        e.runUntilIdle();
         List<Row> rows = new ArrayList<>(prompts.size());
         for (int i = 0; i < fs.size(); i++) {
             GenerationResult g = fs.get(i).join();
@@ -243,7 +238,8 @@ public final class LlmWayWorker {
                 }
                 if (engines > 0) {
                     out.put("engines", engines);
-                    out.put("engine_threads", Math.max(1, Runtime.getRuntime().availableProcessors() / engines));
+                    out.put("engine_threads", opts.engineThreads() > 0 ? opts.engineThreads()
+                            : Math.max(1, Runtime.getRuntime().availableProcessors() / engines));
                 }
                 Long loads = rt.metrics().snapshot().get(StokerMetrics.LLM_MODEL_LOADS);
                 yield new Counters(loads == null ? 0 : loads, steps);
@@ -259,8 +255,10 @@ public final class LlmWayWorker {
     }
 
     private Llm llm(int maxTokens) {
-        return Llm.model(opts.model()).maxTokens(maxTokens).option("ignore_eos", true).chatTemplate(false)
+        Llm l = Llm.model(opts.model()).maxTokens(maxTokens).option("ignore_eos", true).chatTemplate(false)
                 .kvCacheMb(opts.kvCacheMb());
+        l = opts.engineThreads() > 0 ? l.threads(opts.engineThreads()) : l;
+        return opts.llmEngines() > 0 ? l.engines(opts.llmEngines()) : l;
     }
 
     private Dataset<Row> plan(Dataset<Row> df, int maxTokens, String phase) {
@@ -272,7 +270,10 @@ public final class LlmWayWorker {
                 return spark.sql("SELECT id, r.generated_text, r.num_input_tokens, r.num_generated_tokens, r.error"
                         + " FROM (SELECT id, llm_generate(q, 'model', '" + opts.model().replace("'", "\\'")
                         + "', 'max_tokens', " + maxTokens + ", 'ignore_eos', true, 'chat_template', false,"
-                        + " 'kv_cache_mb', " + opts.kvCacheMb() + ") AS r FROM bench_prompts_" + phase + ")");
+                        + " 'kv_cache_mb', " + opts.kvCacheMb()
+                        + (opts.engineThreads() > 0 ? ", 'threads', " + opts.engineThreads() : "")
+                        + (opts.llmEngines() > 0 ? ", 'engines', " + opts.llmEngines() : "")
+                        + ") AS r FROM bench_prompts_" + phase + ")");
             case PER_PARTITION:
             case PER_TASK: {
                 if (peerLoads == null) {

@@ -19,6 +19,7 @@ class LlmBenchSummaryTest {
         o.put("round", round);
         o.put("tokens_per_s", tps);
         o.put("generated_tokens", generated);
+        o.put("input_tokens", 4579);
         o.put("errors", 0);
         o.put("model_copies", copies);
         o.put("model_loads", 1);
@@ -64,6 +65,12 @@ class LlmBenchSummaryTest {
         ObjectNode s2 = LlmBenchSummary.summarize(List.of(run(Way.ENGINE, 0, 100, 640, 1), errored), 640);
         assertThat(s2.path("errored_rows").asLong()).isEqualTo(3);
         assertThat(s2.has("invalid")).isTrue();
+
+        ObjectNode otherPrompts = run(Way.SQL, 0, 120, 640, 1);
+        otherPrompts.put("input_tokens", 4000);
+        ObjectNode s3 = LlmBenchSummary.summarize(List.of(run(Way.ENGINE, 0, 100, 640, 1), otherPrompts), 640);
+        assertThat(s3.path("equal_input_tokens").asBoolean()).isFalse();
+        assertThat(s3.has("invalid")).isTrue();
     }
 
     @Test
