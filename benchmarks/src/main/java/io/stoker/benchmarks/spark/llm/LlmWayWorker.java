@@ -121,7 +121,8 @@ public final class LlmWayWorker {
                 .config("spark.ui.enabled", "false")
                 .config("spark.driver.host", "127.0.0.1")
                 .config("spark.driver.bindAddress", "127.0.0.1")
-                .config("spark.sql.warehouse.dir", Files.createTempDirectory("bench-llm-warehouse").toString())
+                .config("spark.sql.warehouse.dir",
+                        Path.of(System.getProperty("java.io.tmpdir"), "stoker-bench-warehouse").toString())
                 .config("spark.plugins", StokerSparkPlugin.class.getName())
                 .getOrCreate();
         spark.sparkContext().setLogLevel("WARN");
@@ -279,9 +280,7 @@ public final class LlmWayWorker {
                 if (peerLoads == null) {
                     peerLoads = spark.sparkContext().longAccumulator("model-loads");
                     peerSteps = spark.sparkContext().longAccumulator("engine-steps");
-                    int engines = way == Way.PER_TASK ? opts.slots() : Math.min(opts.slots(),
-                            opts.effectivePartitions());
-                    out.put("engines", engines);
+                    out.put("engines", Math.min(opts.slots(), opts.effectivePartitions())); // concurrent tasks
                     out.put("engine_threads", opts.effectivePeerThreads());
                     if (way == Way.PER_TASK) {
                         out.put("udf_batch_size", opts.udfBatchSize());
