@@ -5,6 +5,7 @@ import io.stoker.runtime.actor.ActorHandle;
 import io.stoker.runtime.actor.ActorSpec;
 import io.stoker.runtime.actor.Resources;
 import io.stoker.runtime.graph.CompiledGraph;
+import io.stoker.runtime.internal.ActorAccess;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -14,6 +15,9 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -35,6 +39,7 @@ public final class StokerRuntime implements AutoCloseable {
     private final List<String> freeGpus;
     private double freeCpus;
     private ActorHandle<Object> functionActor;
+    private ScheduledExecutorService watchdogs;
     private boolean closed;
 
     private StokerRuntime(RuntimeConfig config) {
@@ -89,8 +94,8 @@ public final class StokerRuntime implements AutoCloseable {
             freeGpus.removeAll(gpus);
             freeCpus -= r.cpus();
             ActorContext ctx = new ActorContext(spec.name(), gpus, r, spec.properties());
-            h = ActorHandle.start(actorIds.incrementAndGet(), spec, ctx,
-                    spec.idle() != null ? spec.idle() : config.idle(), config.maxParkNanos(), this::onActorEnd);
+            WaitPolicy wait = spec.idle() != null ? config.waitPolicy().withKind(spec.idle()) : config.waitPolicy();
+            h = ActorAccess.get().start(actorIds.incrementAndGet(), spec, ctx, wait, this::onActorEnd);
             actors.put(spec.name(), h);
         }
         h.awaitReady(config.actorStartTimeoutMillis(), TimeUnit.MILLISECONDS);
@@ -153,6 +158,33 @@ public final class StokerRuntime implements AutoCloseable {
         graphs.remove(g);
     }
 
+    /**
+     * Runs {@code check} every {@code periodMillis} on the runtime's watchdog thread (created on first use), until the
+     * returned future is cancelled or the runtime closes. Used by graphs with a task timeout. {@code check} must be
+     * quick and must not throw.
+     */
+    public synchronized ScheduledFuture<?> scheduleWatchdog(Runnable check, long periodMillis) {
+        if (closed) {
+            throw new IllegalStateException("runtime '" + config.name() + "' is closed");
+        }
+        if (watchdogs == null) {
+            ScheduledThreadPoolExecutor ex = new ScheduledThreadPoolExecutor(1, r -> {
+                Thread t = new Thread(r, "stoker-" + config.name() + "-watchdog");
+                t.setDaemon(true);
+                return t;
+            });
+            ex.setRemoveOnCancelPolicy(true);
+            watchdogs = ex;
+        }
+        return watchdogs.scheduleAtFixedRate(() -> {
+            try {
+                check.run();
+            } catch (RuntimeException e) {
+                LOG.warn("watchdog check failed", e);
+            }
+        }, periodMillis, periodMillis, TimeUnit.MILLISECONDS);
+    }
+
     /** @return graphs compiled on this runtime and not yet closed */
     public synchronized List<CompiledGraph<?, ?>> graphs() {
         return List.copyOf(graphs);
@@ -176,6 +208,11 @@ public final class StokerRuntime implements AutoCloseable {
         }
         for (int i = as.size() - 1; i >= 0; i--) {
             as.get(i).close();
+        }
+        synchronized (this) {
+            if (watchdogs != null) {
+                watchdogs.shutdownNow();
+            }
         }
         LOG.info("stoker runtime '{}' closed", config.name());
     }

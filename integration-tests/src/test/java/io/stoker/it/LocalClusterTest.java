@@ -92,6 +92,10 @@ class LocalClusterTest {
     }
 
     static void awaitExecutors(int n) throws InterruptedException {
+        awaitExecutors(spark, n);
+    }
+
+    static void awaitExecutors(SparkSession spark, int n) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (spark.sparkContext().statusTracker().getExecutorInfos().length < n + 1) {
             assertThat(System.nanoTime()).as(n + " executors registered within 60 s").isLessThan(deadline);

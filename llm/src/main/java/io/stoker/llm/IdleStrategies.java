@@ -8,9 +8,12 @@ import org.agrona.concurrent.SleepingIdleStrategy;
 import org.agrona.concurrent.YieldingIdleStrategy;
 
 /**
- * The wait policy of the LLM engine's threads (its step loop, the CPU worker pool): an {@link IdleKind} mapped to an
- * Agrona {@link IdleStrategy}. Waiters that park are woken by {@code LockSupport.unpark} from whoever hands them work,
- * so a park is never the latency floor.
+ * The CPU worker pool's shape of the wait policy: an {@link IdleKind} mapped to an Agrona {@link IdleStrategy} with
+ * counted spins and yields before parking. The engine loop uses the runtime's {@link io.stoker.runtime.WaitPolicy}
+ * itself; the pool keeps this shape because its waits are microseconds apart within a forward pass, and measured on a
+ * busy 2-core host, a worker that yields (the runtime's BACKOFF yields for 200 µs) starts a published job late while a
+ * spinning-then-parked one is unparked at once. Waiters that park are woken by {@code LockSupport.unpark} from whoever
+ * hands them work, so a park is never the latency floor.
  *
  * <pre>
  *   SPIN     BusySpinIdleStrategy                       (a core per waiter)
@@ -19,12 +22,8 @@ import org.agrona.concurrent.YieldingIdleStrategy;
  *   PARK     SleepingIdleStrategy(maxParkNanos)
  * </pre>
  *
- * <p>The same mapping as the runtime's (gpu-runtime's channels and actors); kept here until the runtime exposes one.
  */
 public final class IdleStrategies {
-    /** Default longest park of an idle waiter before it re-checks on its own (producers wake it sooner). */
-    public static final long DEFAULT_MAX_PARK_NANOS = 1_000_000;
-
     private IdleStrategies() {
     }
 

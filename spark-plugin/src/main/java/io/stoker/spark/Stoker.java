@@ -30,6 +30,16 @@ public final class Stoker {
     }
 
     /**
+     * LLM batch inference over a DataFrame: {@code df.transform(Stoker.llm(Llm.model("demo")).prompt(col("q")))}.
+     *
+     * @param llm the model and options (validated on the driver when the transformation is applied)
+     * @return a transformation for {@code Dataset.transform}; give it a prompt or messages column
+     */
+    public static io.stoker.spark.llm.LlmMap llm(io.stoker.spark.llm.Llm llm) {
+        return new io.stoker.spark.llm.LlmMap(llm);
+    }
+
+    /**
      * @return the latest report of each executor that has run Stoker in this application, by executor id (empty
      * until executors report; includes executors that have since exited)
      * @throws IllegalStateException when Stoker's plugin does not run in this application

@@ -45,6 +45,8 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code model-load}: a model whose constructor takes {@code --load-ms} (2000), {@code --partitions} (64) x
  *   {@code --jobs} (3) on {@code local-cluster[2,1,1024]}: Stoker's pool (one actor per executor, built once)
  *   against a naive per-partition load in {@code mapPartitions}; constructions and wall times side by side.</li>
+ *   <li>{@code llm}: LLM batch inference five ways (engine alone, llmMap, engine per partition, engine per task,
+ *   SQL), each in its own JVM: see {@link io.stoker.benchmarks.spark.llm.SparkLlmBench}.</li>
  * </ul>
  * The last output line is one JSON object.
  */
@@ -59,7 +61,8 @@ public final class SparkBenchCommand {
             System.out.println("usage: SparkBenchCommand operator [--rows N] [--batch-rows B] [--iterations I]\n"
                     + "       SparkBenchCommand operator-interleaved [--rows N] [--batch-rows B] [--rounds R]\n"
                     + "       SparkBenchCommand model-load [--load-ms MS] [--partitions P] [--jobs J] [--rows N]"
-                    + " [--master local-cluster[2,1,1024]]");
+                    + " [--master local-cluster[2,1,1024]]\n"
+                    + "       SparkBenchCommand llm [--prompts N] [--max-tokens T] ... (llm --help for all options)");
             return;
         }
         String[] rest = java.util.Arrays.copyOfRange(args, 1, args.length);
@@ -67,8 +70,9 @@ public final class SparkBenchCommand {
             case "operator" -> operator(rest);
             case "operator-interleaved" -> operatorInterleaved(rest);
             case "model-load" -> System.exit(modelLoad(rest));
+            case "llm" -> System.exit(io.stoker.benchmarks.spark.llm.SparkLlmBench.run(rest));
             default -> {
-                System.err.println("unknown benchmark '" + args[0] + "' (operator, model-load)");
+                System.err.println("unknown benchmark '" + args[0] + "' (operator, operator-interleaved, model-load, llm)");
                 System.exit(2);
             }
         }

@@ -1,7 +1,11 @@
 package io.stoker.runtime.actor;
 
+import io.stoker.runtime.WaitPolicy;
 import io.stoker.runtime.channel.IdleKind;
-import io.stoker.runtime.channel.Waiter;
+import io.stoker.runtime.internal.ActorAccess;
+import io.stoker.runtime.internal.ActorProgram;
+import io.stoker.runtime.internal.ActorThread;
+import io.stoker.runtime.internal.Waiter;
 import org.agrona.concurrent.ManyToOneConcurrentLinkedQueue;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -17,9 +21,12 @@ import java.util.function.Consumer;
  * A live actor: a state object created once by its factory and owned by one dedicated thread for its whole life.
  *
  * <p>The thread runs an agent loop: drain the mailbox (eager calls, install/uninstall of compiled-graph programs),
- * advance every installed {@link ActorProgram}, then idle with the configured {@link IdleKind}. Eager calls
+ * advance every installed graph program, then idle with the configured {@link IdleKind}. Eager calls
  * ({@link #call}) return a future completed on the actor's thread; prefer the {@code *Async} stages of
  * {@link CompletableFuture} for heavy continuations.
+ *
+ * <p>{@link #kill} fails everything waiting on the actor at once, even while one of its methods runs: see there for
+ * what happens to that method's thread.
  *
  * <p>Thread-safety: all public methods may be called from any thread.
  *
@@ -35,11 +42,15 @@ public final class ActorHandle<A> implements AutoCloseable {
         void fail(Throwable cause);
     }
 
+    static {
+        ActorAccess.register(new Bridge());
+    }
+
     private final long id;
     private final ActorSpec<A> spec;
     private final ActorContext context;
     private final Waiter waiter;
-    private final Thread thread;
+    private final ActorThread thread;
     private final ManyToOneConcurrentLinkedQueue<Mail> mailbox = new ManyToOneConcurrentLinkedQueue<>();
     private final CompletableFuture<Void> ready = new CompletableFuture<>();
     private final CompletableFuture<Void> terminated = new CompletableFuture<>();
@@ -50,34 +61,51 @@ public final class ActorHandle<A> implements AutoCloseable {
     private volatile boolean stopRequested;
     private volatile Throwable killCause;
     private volatile Throwable deathCause;
-    private ActorProgram[] programs = new ActorProgram[0];
+    private volatile ActorProgram[] programs = new ActorProgram[0]; // written by the actor thread, read by killers
+    private volatile Mail running; // the eager call running now, failed at once by kill
     private A instance;
 
-    // Diagnostics, written by the actor thread with plain stores and read racily by others.
-    private String busyWith;
-    private long busySinceNanos;
-
-    private ActorHandle(long id, ActorSpec<A> spec, ActorContext context, IdleKind idle, long maxParkNanos,
+    private ActorHandle(long id, ActorSpec<A> spec, ActorContext context, WaitPolicy wait,
                         Consumer<ActorHandle<?>> onTerminated) {
         this.id = id;
         this.spec = spec;
         this.context = context;
-        this.waiter = new Waiter(idle, maxParkNanos);
+        this.waiter = new Waiter(wait);
         this.onTerminated = onTerminated;
-        this.thread = new Thread(this::runLoop, "stoker-actor-" + spec.name());
-        this.thread.setDaemon(true);
+        this.thread = new ActorThread(this::runLoop, "stoker-actor-" + spec.name(), wait);
         this.waiter.bindOwner(thread);
     }
 
-    /**
-     * Starts an actor's thread; the factory runs on it. Use {@link #awaitReady} to wait for construction.
-     * Normally called by the runtime, which assigns devices first.
-     */
-    public static <A> ActorHandle<A> start(long id, ActorSpec<A> spec, ActorContext context, IdleKind idle,
-                                           long maxParkNanos, Consumer<ActorHandle<?>> onTerminated) {
-        ActorHandle<A> h = new ActorHandle<>(id, spec, context, idle, maxParkNanos, onTerminated);
-        h.thread.start();
-        return h;
+    /** The runtime's access to what is not public API (see {@link ActorAccess}). */
+    private static final class Bridge implements ActorAccess.Bridge {
+        @Override
+        public <A> ActorHandle<A> start(long id, ActorSpec<A> spec, ActorContext context, WaitPolicy wait,
+                                        Consumer<ActorHandle<?>> onTerminated) {
+            ActorHandle<A> h = new ActorHandle<>(id, spec, context, wait, onTerminated);
+            h.thread.start();
+            return h;
+        }
+
+        @Override
+        public CompletableFuture<Void> install(ActorHandle<?> actor, ActorProgram program) {
+            return actor.install(program);
+        }
+
+        @Override
+        public CompletableFuture<Void> uninstall(ActorHandle<?> actor, ActorProgram program) {
+            return actor.uninstall(program);
+        }
+
+        @Override
+        public ActorThread thread(ActorHandle<?> actor) {
+            return actor.thread;
+        }
+
+        @Override
+        public Runnable wakeHook(ActorHandle<?> actor) {
+            Waiter w = actor.waiter;
+            return w.kind().parks() ? w::wake : () -> { };
+        }
     }
 
     /**
@@ -140,36 +168,12 @@ public final class ActorHandle<A> implements AutoCloseable {
 
     /** @return what the actor's thread is running right now and since when (for timeout diagnostics), or null */
     public String busyDescription() {
-        String what = busyWith;
-        if (what == null) {
-            return null;
-        }
-        long ms = (System.nanoTime() - busySinceNanos) / 1_000_000;
-        return name() + " running " + what + " for " + ms + " ms";
+        return thread.busyDescription(name());
     }
 
-    /** Marks what the actor thread starts running; called by programs on the actor thread. */
-    public void markBusy(String what, long nowNanos) {
-        busySinceNanos = nowNanos;
-        busyWith = what;
-    }
-
-    /** Clears {@link #markBusy}; called by programs on the actor thread. */
-    public void markIdle() {
-        busyWith = null;
-    }
-
-    /** Wakes the actor's thread if it is parked; cheap when it is not. Called by producers of its inputs. */
-    public void wake() {
-        waiter.wake();
-    }
-
-    /**
-     * @return the hook a channel calls after writing to this actor: a wake-up when the actor's idle kind parks, a
-     * no-op when it only spins or yields (it polls its channels while a graph is installed)
-     */
-    public Runnable wakeHook() {
-        return waiter.kind().parks() ? waiter::wake : () -> { };
+    /** @return the wait policy of the actor's thread */
+    public WaitPolicy waitPolicy() {
+        return thread.waitPolicy();
     }
 
     // ------------------------------------------------------------------------------------------ eager calls
@@ -221,8 +225,7 @@ public final class ActorHandle<A> implements AutoCloseable {
 
     // ------------------------------------------------------------------------------------------ programs
 
-    /** Installs a compiled graph's program on this actor; completes once the actor thread runs it. */
-    public CompletableFuture<Void> install(ActorProgram program) {
+    private CompletableFuture<Void> install(ActorProgram program) {
         CompletableFuture<Void> done = new CompletableFuture<>();
         post(new Mail() {
             @Override
@@ -241,8 +244,7 @@ public final class ActorHandle<A> implements AutoCloseable {
         return done;
     }
 
-    /** Removes a program; completes once the actor thread no longer runs it (at once if the actor is gone). */
-    public CompletableFuture<Void> uninstall(ActorProgram program) {
+    private CompletableFuture<Void> uninstall(ActorProgram program) {
         CompletableFuture<Void> done = new CompletableFuture<>();
         post(new Mail() {
             @Override
@@ -284,13 +286,39 @@ public final class ActorHandle<A> implements AutoCloseable {
     // ------------------------------------------------------------------------------------------ lifecycle
 
     /**
-     * Simulates or forces a crash: the thread stops after its current step, installed programs fail fast, pending and
-     * later calls fail with {@link ActorDiedException}.
+     * Kills the actor: fails, at once and on the calling thread, every pending execution of the graphs installed on
+     * it ({@code GraphUnavailableException}), the eager call it is running and every queued call
+     * ({@link ActorDiedException}); later calls fail too. Idempotent.
+     *
+     * <p>The actor's thread is a Java thread, and interruption is all Java offers to stop it: it is interrupted, so a
+     * method blocked in an interruptible wait (sleep, wait, a lock, a blocking queue, a blocking collective) returns
+     * early, typically with an exception. A method that ignores interruption runs on until it returns; whatever it
+     * returns then is dropped, never delivered. The thread then closes the actor's state (if it is
+     * {@link AutoCloseable}) and ends; only then are its devices and CPU slots given back to the runtime, because
+     * device resources such as a CUDA context belong to that thread.
      */
     public void kill(Throwable cause) {
-        killCause = cause == null ? new IllegalStateException("killed") : cause;
+        Throwable c = cause == null ? new IllegalStateException("killed") : cause;
+        synchronized (this) {
+            if (killCause != null || state == ActorState.DEAD || state == ActorState.CLOSED) {
+                return;
+            }
+            killCause = c;
+            deathCause = c;
+            state = ActorState.DEAD;
+        }
+        LOG.warn("actor '{}' killed: {}", name(), c.toString());
+        Throwable reason = gone();
+        failPrograms(programs, reason);
+        Mail m = running;
+        if (m != null) {
+            m.fail(reason);
+        }
+        failMailbox(reason);
         waiter.wake();
-        java.util.concurrent.locks.LockSupport.unpark(thread);
+        if (Thread.currentThread() != thread) {
+            thread.interrupt();
+        }
     }
 
     /** Stops the actor gracefully and waits up to 30 s for its thread; idempotent. */
@@ -324,7 +352,11 @@ public final class ActorHandle<A> implements AutoCloseable {
             finish(t);
             return;
         }
-        state = ActorState.RUNNING;
+        synchronized (this) {
+            if (state == ActorState.STARTING) {
+                state = ActorState.RUNNING;
+            }
+        }
         ready.complete(null);
         LOG.debug("actor '{}' started (gpus={})", name(), context.gpuIds());
         Throwable cause = null;
@@ -366,29 +398,43 @@ public final class ActorHandle<A> implements AutoCloseable {
     private int drainMailbox() {
         int n = 0;
         Mail m;
-        while ((m = mailbox.poll()) != null) {
-            m.run(instance);
+        while (killCause == null && (m = mailbox.poll()) != null) {
+            running = m;
+            try {
+                m.run(instance);
+            } finally {
+                running = null;
+            }
             n++;
         }
         return n;
     }
 
-    private void finish(Throwable cause) {
-        if (cause != null) {
-            deathCause = cause;
-            state = ActorState.DEAD;
-        } else {
-            deathCause = new IllegalStateException("actor '" + name() + "' was closed");
-            state = ActorState.CLOSED;
-        }
-        Throwable reason = gone();
-        for (ActorProgram p : programs) {
+    private void failPrograms(ActorProgram[] ps, Throwable reason) {
+        for (ActorProgram p : ps) {
             try {
                 p.onActorDeath(reason);
             } catch (RuntimeException e) {
                 LOG.warn("program {} failed to handle the end of actor '{}'", p.name(), name(), e);
             }
         }
+    }
+
+    private void finish(Throwable cause) {
+        Thread.interrupted(); // a kill's interrupt must not disturb closing the actor's state
+        synchronized (this) {
+            if (state != ActorState.DEAD) {
+                if (cause != null) {
+                    deathCause = cause;
+                    state = ActorState.DEAD;
+                } else {
+                    deathCause = new IllegalStateException("actor '" + name() + "' was closed");
+                    state = ActorState.CLOSED;
+                }
+            }
+        }
+        Throwable reason = gone();
+        failPrograms(programs, reason);
         programs = new ActorProgram[0];
         failMailbox(reason);
         if (instance instanceof AutoCloseable) {
@@ -399,7 +445,7 @@ public final class ActorHandle<A> implements AutoCloseable {
             }
         }
         instance = null;
-        markIdle();
+        thread.markIdle();
         try {
             onTerminated.accept(this);
         } finally {

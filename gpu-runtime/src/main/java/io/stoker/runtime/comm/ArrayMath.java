@@ -20,9 +20,13 @@ final class ArrayMath {
         return buffer.getClass().getComponentType().getName() + "[" + Array.getLength(buffer) + "]";
     }
 
+    static boolean isSupported(Object buffer) {
+        return buffer instanceof float[] || buffer instanceof double[] || buffer instanceof int[]
+                || buffer instanceof long[];
+    }
+
     static void checkSupported(Object buffer, String where) {
-        if (!(buffer instanceof float[] || buffer instanceof double[] || buffer instanceof int[]
-                || buffer instanceof long[])) {
+        if (!isSupported(buffer)) {
             throw new CollectiveException(where + ": buffer is " + describe(buffer)
                     + "; collectives take float[], double[], int[] or long[]");
         }

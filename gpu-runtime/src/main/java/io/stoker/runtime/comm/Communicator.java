@@ -1,22 +1,45 @@
 package io.stoker.runtime.comm;
 
+import io.stoker.runtime.WaitPolicy;
 import io.stoker.runtime.actor.ActorHandle;
+import io.stoker.runtime.channel.StokerIdleStrategy;
+import io.stoker.runtime.internal.ActorThread;
 
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * Collective communication among a fixed group of actors, one rank each (rank = position in {@link #members()}).
  *
  * <p>Buffers are primitive arrays ({@code float[]}, {@code double[]}, {@code int[]}, {@code long[]}); a GPU
- * implementation (NCCL) takes device buffers through the same calls. Every rank must call the same collectives in
- * the same order with buffers of the same type and length; a mismatch fails the collective on every rank with a
- * message that names both calls. Compiled graphs use {@link #start} (non-blocking, so an actor can interleave other
- * graphs); actor methods may use the blocking forms.
+ * implementation (NCCL) takes device buffers through the same calls. Compiled graphs use {@link #start}
+ * (non-blocking, so an actor can interleave other graphs); actor methods may use the blocking forms.
  *
- * <p>A rank may contribute a {@link Throwable} instead of a buffer (a failed upstream task): every rank then receives
- * that throwable as its result, so the group stays in step and the failure reaches every downstream task.
+ * <p><b>How calls are matched</b> (the ordering contract; {@link CpuCommunicator} implements all of it):
+ * <ul>
+ *   <li>Collective <em>nodes</em> of a compiled graph ({@code GraphBuilder.allreduce} ...) are matched per graph and
+ *       per execution: node k of execution e of graph G on one rank meets node k of execution e of G on every other
+ *       rank. Graphs that share actors and a communicator never pair with each other, in whatever order their
+ *       executions reach the ranks.</li>
+ *   <li>Blocking calls made <em>inside a method run by a graph task</em> are matched per graph and per execution
+ *       too: the i-th call a rank makes during execution e of graph G meets the i-th call of every other rank during
+ *       execution e of G. Every rank's tasks must therefore make the same calls in the same order within an
+ *       execution; calls of other graphs, and of eager calls, never interfere.</li>
+ *   <li>Anywhere else (eager calls, plain threads) calls are matched by their order per rank: every rank must make
+ *       the same calls in the same order.</li>
+ * </ul>
+ * A call whose buffer is invalid (null, the wrong type) still takes its place: the collective fails on every rank
+ * with a message naming the rank and the problem, and the ranks stay in step. A rank may also contribute a
+ * {@link Throwable} instead of a buffer (a failed upstream task): every rank then receives that throwable as its
+ * result. Calls that do not match (kind, reduction, type, length) fail on every rank with both calls named. Inside a
+ * graph, a rank that will never make a call (its task failed before it, it finished the execution without it, or
+ * its actor died) fails that call on every other rank at once instead of leaving them waiting.
+ *
+ * <p>A blocking call holds its actor's thread. If two graphs share actors and call blocking collectives inside their
+ * methods, one rank may block in graph A's call while another blocks in graph B's, each waiting for the other: both
+ * threads are held, so neither call can complete. {@link CpuCommunicator} detects that circular wait and fails one
+ * of the two calls (the later-compiled graph's) on every rank; to avoid it, let one graph's execution finish before
+ * starting the other's on the same actors, or use collective nodes, which never hold the thread.
  */
 public interface Communicator extends AutoCloseable {
     /** @return a name for diagnostics */
@@ -46,7 +69,7 @@ public interface Communicator extends AutoCloseable {
      * @param kind    which collective
      * @param op      the reduction (ignored by {@link CollectiveKind#ALLGATHER})
      * @param rank    the caller's rank
-     * @param buffer  the rank's contribution, not modified
+     * @param buffer  the rank's contribution, not modified (or a {@link Throwable}: see the class comment)
      * @return a handle to poll
      */
     CollectiveHandle start(CollectiveKind kind, ReduceOp op, int rank, Object buffer);
@@ -80,31 +103,34 @@ public interface Communicator extends AutoCloseable {
     }
 
     /**
-     * Waits for a handle: spins briefly, then yields, then parks in short periods.
+     * Waits for a handle, idling through the calling actor's {@link WaitPolicy} (the runtime default on other
+     * threads).
      *
-     * @throws CollectiveException on timeout or when a rank contributed a throwable
+     * @throws CollectiveException on timeout, on interruption, or when a rank contributed a throwable
      */
     default Object await(CollectiveHandle h, int rank) {
         long deadline = System.nanoTime() + blockingTimeoutNanos();
-        int tries = 0;
+        ActorThread t = ActorThread.current();
+        StokerIdleStrategy idle = (t != null ? t.waitPolicy() : WaitPolicy.defaults()).newIdleStrategy();
+        int polls = 0;
         while (!h.poll()) {
-            tries++;
-            if (tries < 1_000) {
-                Thread.onSpinWait();
-            } else if (tries < 1_200) {
-                Thread.yield();
-            } else {
-                if (System.nanoTime() > deadline) {
+            if ((++polls & 0xFF) == 0) {
+                if (Thread.currentThread().isInterrupted()) {
+                    throw new CollectiveException("communicator '" + name() + "' rank " + rank
+                            + ": interrupted while waiting for peers");
+                }
+                if (System.nanoTime() - deadline > 0) {
                     throw new CollectiveException("communicator '" + name() + "' rank " + rank
                             + ": peers did not arrive within " + TimeUnit.NANOSECONDS.toMillis(blockingTimeoutNanos())
                             + " ms; every rank must call the same collectives in the same order");
                 }
-                LockSupport.parkNanos(50_000);
             }
+            idle.idle();
         }
         Object r = h.result();
         if (r instanceof Throwable) {
-            throw new CollectiveException("communicator '" + name() + "': a rank contributed a failure", (Throwable) r);
+            throw new CollectiveException("communicator '" + name() + "': " + ((Throwable) r).getMessage(),
+                    (Throwable) r);
         }
         return r;
     }

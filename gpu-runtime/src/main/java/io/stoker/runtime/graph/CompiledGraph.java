@@ -1,10 +1,16 @@
 package io.stoker.runtime.graph;
 
 import io.stoker.runtime.StokerRuntime;
+import io.stoker.runtime.WaitPolicy;
 import io.stoker.runtime.actor.ActorHandle;
 import io.stoker.runtime.channel.Channel;
-import io.stoker.runtime.channel.ResultRing;
 import io.stoker.runtime.channel.RingChannel;
+import io.stoker.runtime.channel.StokerIdleStrategy;
+import io.stoker.runtime.internal.ActorAccess;
+import io.stoker.runtime.internal.ActorProgress;
+import io.stoker.runtime.internal.ActorThread;
+import io.stoker.runtime.internal.GraphScope;
+import io.stoker.runtime.internal.ResultRing;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -12,12 +18,14 @@ import java.io.IOException;
 import java.io.Writer;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -25,20 +33,25 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>{@link #execute} writes the input to the channels of the tasks that read it and returns at once; the actors run
  * their schedules and the outputs land in a pre-allocated result slot for that execution, so concurrent callers each
- * get their own result. Up to {@link GraphOptions#maxInFlight()} executions may be
- * submitted and not yet fetched; then {@code execute} waits or fails per {@link BackpressurePolicy}.
+ * get their own result. Up to {@link GraphOptions#maxInFlight()} executions may be submitted and not yet fetched (or
+ * discarded); then {@code execute} waits or fails per {@link BackpressurePolicy}. Callers waiting for capacity wait
+ * independently, without holding a lock against each other.
  *
- * <p>Failures: a task that throws fails only that execution ({@link ExecutionFailedException}); an actor that dies
- * fails every pending and later execution at once ({@link GraphUnavailableException}). {@link #close()} removes the
- * graph from its actors, which stay usable for new graphs.
+ * <p>Failures: a task that throws fails only that execution ({@link ExecutionFailedException}), and the caller learns
+ * of it as soon as the failed output arrives, not when the slowest output does; outputs that succeeded can still be
+ * fetched one by one ({@link ExecutionRef#output(int)}). An actor that dies or is {@link ActorHandle#kill killed}
+ * fails every pending and later execution at once ({@link GraphUnavailableException}); a result the killed actor
+ * produces afterwards is dropped. {@link GraphOptions#taskTimeoutMillis()} fails a stuck task the same way.
+ * {@link #close()} removes the graph from its actors, which stay usable for new graphs.
  *
  * <p>Several graphs may share an actor. Each installed graph is an independent, non-blocking program on the actor's
  * thread: a task waiting for input or for collective peers never holds the thread, so the actor keeps running
  * other graphs' ready tasks, and graphs cannot deadlock each other. Within one graph, tasks on one actor run in
- * bind order (checked deadlock-free at compile time). Blocking calls made inside a user method (for example a
- * blocking collective) do hold the thread: graphs that share such actors must enter those calls in the same order.
+ * bind order (checked deadlock-free at compile time). Collectives of different graphs are never matched with each
+ * other, even over one communicator. Blocking calls made inside a user method (for example a blocking collective)
+ * do hold the thread; see {@link io.stoker.runtime.comm.Communicator} for their ordering contract.
  *
- * <p>Thread-safety: {@code execute}, {@code executeAsync} and fetching are safe from any number of threads.
+ * <p>Thread-safety: {@code execute}, {@code executeAsync}, fetching and closing are safe from any number of threads.
  *
  * @param <I> input type
  * @param <O> result type
@@ -60,13 +73,22 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
     private final long[] execEnd;
     private final int execMask;
     private final long createdNanos = System.nanoTime();
+    private final WaitPolicy waitPolicy;
+    private final ThreadLocal<StokerIdleStrategy> callerIdle;
+    private final java.util.function.Supplier<StokerIdleStrategy> callerIdleSupplier;
+    private final Map<Long, ActorProgress> progress = new HashMap<>();
+    private final GraphScope scope;
 
     private long nextSeq; // guarded by submitLock
     private RingChannel<Object>[] inputs;
     private List<GraphProgram> programs = List.of();
     private List<Channel<Object>> channels = List.of();
+    private List<Runnable> releases = List.of();
+    private ScheduledFuture<?> watchdog;
     private volatile RuntimeException failure;
     private volatile boolean closed;
+    private volatile boolean stopped; // closed or failed: one field for the actors' per-op check
+    private volatile boolean draining;
 
     @SuppressWarnings("unchecked")
     CompiledGraph(String name, StokerRuntime runtime, GraphOptions options, GraphLayout layout, boolean multi) {
@@ -83,30 +105,46 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
         Arrays.fill(execSeq, -1);
         this.execSubmit = new long[cap];
         this.execEnd = new long[cap];
+        this.waitPolicy = runtime.config().waitPolicy();
+        this.callerIdle = ThreadLocal.withInitial(waitPolicy::newIdleStrategy);
+        this.callerIdleSupplier = callerIdle::get;
+        for (ActorHandle<?> a : layout.schedules().keySet()) {
+            progress.put(a.id(), new ActorProgress(a.name()));
+        }
+        this.scope = new GraphScope(name, progress);
     }
 
     /** Installs the programs on their actors; on any failure removes what was installed and throws. */
-    void start(List<GraphProgram> progs, RingChannel<Object>[] inputChannels, List<Channel<Object>> all) {
+    void start(List<GraphProgram> progs, RingChannel<Object>[] inputChannels, List<Channel<Object>> all,
+               List<Runnable> communicatorReleases) {
         this.programs = List.copyOf(progs);
         this.inputs = inputChannels;
         this.channels = List.copyOf(all);
+        this.releases = List.copyOf(communicatorReleases);
         List<CompletableFuture<Void>> installs = new ArrayList<>();
         for (GraphProgram p : programs) {
-            installs.add(p.actor().install(p));
+            installs.add(ActorAccess.get().install(p.actor(), p));
         }
         try {
             CompletableFuture.allOf(installs.toArray(new CompletableFuture[0]))
                     .get(options.teardownTimeoutMillis(), TimeUnit.MILLISECONDS);
         } catch (Exception e) {
             closed = true;
+            stopped = true;
             for (GraphProgram p : programs) {
-                p.actor().uninstall(p);
+                ActorAccess.get().uninstall(p.actor(), p);
             }
+            releases.forEach(Runnable::run);
+            scope.close();
             Throwable cause = e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e;
             throw new GraphUnavailableException("graph '" + name + "' could not be installed on its actors: " + cause,
                     cause);
         }
         runtime.registerGraph(this);
+        if (options.taskTimeoutMillis() > 0) {
+            long period = Math.max(1, Math.min(100, options.taskTimeoutMillis() / 4));
+            watchdog = runtime.scheduleWatchdog(this::checkTaskTimeouts, period);
+        }
         LOG.debug("graph '{}' compiled: {} tasks on {} actors, {} channels, capacity {}", name, layout.tasks().size(),
                 programs.size(), channels.size(), results.capacity());
     }
@@ -126,7 +164,8 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
 
     /**
      * Submits one execution and returns its ticket: the allocation-free form of {@link #execute}; fetch the result
-     * with {@link #await(long)}. {@link #sequenceOf(long)} gives the execution's sequence number.
+     * with {@link #await(long)} or drop it with {@link #discard(long)}. {@link #sequenceOf(long)} gives the
+     * execution's sequence number.
      */
     public long submit(I input) {
         return submit0(input, null);
@@ -134,7 +173,8 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
 
     /**
      * Submits one execution whose result completes the returned future, on {@link GraphOptions#asyncExecutor()}.
-     * The result is fetched automatically, freeing its slot.
+     * The result is fetched automatically, freeing its slot. The future fails as soon as any output fails
+     * ({@link ExecutionFailedException}, naming the failed task), without waiting for slower outputs.
      */
     public CompletableFuture<O> executeAsync(I input) {
         CompletableFuture<Object> f = new CompletableFuture<>();
@@ -154,6 +194,16 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
         return fetch(ticket, unit.toNanos(timeout), null);
     }
 
+    /**
+     * Drops the result of a {@link #submit}ted execution: its slot is freed now or when its last output arrives.
+     * Does nothing when the result was already fetched.
+     */
+    public void discard(long ticket) {
+        if (results.claim(ticket)) {
+            results.letGo(ticket);
+        }
+    }
+
     /** @return the sequence number (0, 1, 2, ... in submit order) of the execution a ticket names */
     public static long sequenceOf(long ticket) {
         return ResultRing.seqOf(ticket);
@@ -161,78 +211,77 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
 
     private long submit0(Object input, CompletableFuture<Object> async) {
         Object value = NullValue.wrap(input);
-        submitLock.lock();
-        try {
-            RuntimeException abort = abortReason();
-            if (abort != null) {
-                throw abort;
-            }
-            long seq = nextSeq;
-            int slot = results.acquire(seq, System.nanoTime(), async != null);
-            if (slot < 0) {
-                slot = waitForCapacity(seq, async != null);
-            }
-            asyncFutures[slot] = async;
-            for (RingChannel<Object> ch : inputs) {
-                if (!ch.offer(value)) {
-                    GraphUnavailableException e = new GraphUnavailableException("graph '" + name + "': input channel "
-                            + ch.name() + " refused execution " + seq + " (closed or full); the graph was torn down");
-                    fail(e);
-                    throw e;
+        long deadline = 0;
+        while (true) {
+            submitLock.lock();
+            try {
+                RuntimeException refused = submitRefusal();
+                if (refused != null) {
+                    throw refused;
                 }
+                long seq = nextSeq;
+                int slot = results.acquire(seq, System.nanoTime(), async != null);
+                if (slot >= 0) {
+                    asyncFutures[slot] = async;
+                    for (RingChannel<Object> ch : inputs) {
+                        if (!ch.offer(value)) {
+                            GraphUnavailableException e = new GraphUnavailableException("graph '" + name
+                                    + "': input channel " + ch.name() + " refused execution " + seq
+                                    + " (closed or full); the graph was torn down");
+                            fail(e);
+                            throw e;
+                        }
+                    }
+                    nextSeq = seq + 1;
+                    return ResultRing.ticket(seq, slot);
+                }
+            } finally {
+                submitLock.unlock();
             }
-            nextSeq = seq + 1;
-            return ResultRing.ticket(seq, slot);
-        } finally {
-            submitLock.unlock();
+            // No slot: wait for one without holding the lock, so other submitters wait (and time out) in parallel.
+            if (options.backpressure() == BackpressurePolicy.FAIL) {
+                throw new CapacityExceededException(capacityMessage() + "; fetch results with get() before submitting"
+                        + " more, raise GraphOptions.maxInFlight, or use BackpressurePolicy.WAIT");
+            }
+            if (deadline == 0) {
+                deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.submitTimeoutMillis());
+            }
+            if (!results.awaitFreeSlot(deadline, callerIdle.get(), this::submitRefusal)) {
+                throw new CapacityExceededException(capacityMessage() + " after waiting "
+                        + options.submitTimeoutMillis() + " ms; fetch results with get(), discard unwanted ones, or"
+                        + " raise GraphOptions.maxInFlight or submitTimeoutMillis");
+            }
         }
     }
 
-    /** Waits (per policy) until a result slot is free and takes it for {@code seq}. */
-    private int waitForCapacity(long seq, boolean async) {
-        String why = "graph '" + name + "' has " + results.capacity() + " executions in flight (maxInFlight="
+    private String capacityMessage() {
+        return "graph '" + name + "' has " + results.capacity() + " executions in flight (maxInFlight="
                 + options.maxInFlight() + ") whose results have not been fetched";
-        if (options.backpressure() == BackpressurePolicy.FAIL) {
-            throw new CapacityExceededException(why + "; fetch results with get() before submitting more, raise"
-                    + " GraphOptions.maxInFlight, or use BackpressurePolicy.WAIT");
-        }
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.submitTimeoutMillis());
-        int tries = 0;
-        while (true) {
-            // Poll the pool itself: a slot being returned can show in the pool's size before it can be taken.
-            int slot = results.acquire(seq, System.nanoTime(), async);
-            if (slot >= 0) {
-                return slot;
-            }
-            RuntimeException abort = abortReason();
-            if (abort != null) {
-                throw abort;
-            }
-            if (System.nanoTime() > deadline) {
-                throw new CapacityExceededException(why + " after waiting " + options.submitTimeoutMillis()
-                        + " ms; fetch results with get(), or raise GraphOptions.maxInFlight or submitTimeoutMillis");
-            }
-            if (++tries < 100) {
-                Thread.onSpinWait();
-            } else if (tries < 200) {
-                Thread.yield();
-            } else {
-                LockSupport.parkNanos(50_000);
-            }
-        }
     }
 
     // ------------------------------------------------------------------------------------------ fetch
 
     O fetch(long ticket, long timeoutNanos, ExecutionRef<O> ref) {
         long seq = ResultRing.seqOf(ticket);
+        if (ref != null) {
+            synchronized (ref) {
+                if (ref.claimed && !ref.done) {
+                    throw new IllegalStateException("graph '" + name + "' execution " + seq + ": its outputs are being"
+                            + " fetched one by one; fetch the others with output(i)");
+                }
+                if (ref.done) {
+                    throw new IllegalStateException("graph '" + name + "' execution " + seq
+                            + ": the result was already fetched or discarded; each result can be fetched once");
+                }
+            }
+        }
         if (results.isClaimed(ticket)) {
             throw new IllegalStateException("graph '" + name + "' execution " + seq
                     + ": the result was already fetched; each result can be fetched once");
         }
         ResultRing.Slot s;
         try {
-            s = results.await(ticket, timeoutNanos, runtime.config().idle(), abortCheck);
+            s = results.await(ticket, ResultRing.WHOLE, timeoutNanos, callerIdleSupplier, abortCheck);
         } catch (TimeoutException e) {
             throw new ExecutionTimeoutException(timeoutMessage(seq, timeoutNanos));
         }
@@ -240,29 +289,32 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
             throw new IllegalStateException("graph '" + name + "' execution " + seq
                     + ": the result was already fetched by another caller; each result can be fetched once");
         }
+        if (ref != null) {
+            ref.done = true;
+        }
         return take(seq, s, ref);
     }
 
     @SuppressWarnings("unchecked")
     private O take(long seq, ResultRing.Slot s, ExecutionRef<O> ref) {
-        Object value;
-        TaskFailure failed = null;
-        if (!multi) {
-            value = s.value(0);
-            if (value instanceof TaskFailure) {
-                failed = (TaskFailure) value;
-            }
-            value = NullValue.unwrap(value);
-        } else {
-            Object[] out = new Object[results.outputs()];
-            for (int i = 0; i < out.length; i++) {
-                Object v = s.value(i);
-                if (v instanceof TaskFailure && failed == null) {
-                    failed = (TaskFailure) v;
+        if (!s.isComplete(seq)) {
+            // Fast failure: an output failed while others are still on their way. Let go; the last one frees the slot.
+            TaskFailure f = (TaskFailure) s.firstFailure();
+            results.letGo(ResultRing.ticket(seq, s.index()));
+            throw f.toException(name, seq);
+        }
+        TaskFailure failed = (TaskFailure) s.firstFailure();
+        Object value = null;
+        if (failed == null) {
+            if (!multi) {
+                value = NullValue.unwrap(s.value(0));
+            } else {
+                Object[] out = new Object[results.outputs()];
+                for (int i = 0; i < out.length; i++) {
+                    out[i] = NullValue.unwrap(s.value(i));
                 }
-                out[i] = NullValue.unwrap(v);
+                value = Arrays.asList(out);
             }
-            value = Arrays.asList(out);
         }
         if (options.timings()) {
             long submit = s.submitNanos();
@@ -286,25 +338,98 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
         return (O) value;
     }
 
-    private void onAsyncReady(int slot) {
-        options.asyncExecutor().execute(() -> completeAsync(slot));
+    Object fetchOutput(ExecutionRef<?> ref, int index, long timeoutNanos) {
+        long seq = ref.sequence();
+        synchronized (ref) {
+            if (!ref.claimed) {
+                if (ref.done || !results.claim(ref.ticket)) {
+                    throw new IllegalStateException("graph '" + name + "' execution " + seq + ": the result was already"
+                            + " fetched or discarded; output " + index + " is no longer available");
+                }
+                ref.claimed = true;
+                ref.taken = new boolean[results.outputs()];
+            }
+            if (ref.taken[index]) {
+                throw new IllegalStateException("graph '" + name + "' execution " + seq + ": output " + index
+                        + " was already fetched; each output can be fetched once");
+            }
+            if (ref.done) {
+                throw new IllegalStateException("graph '" + name + "' execution " + seq + " was discarded");
+            }
+            ResultRing.Slot s;
+            try {
+                s = results.await(ref.ticket, index, timeoutNanos, callerIdleSupplier, abortCheck);
+            } catch (TimeoutException e) {
+                throw new ExecutionTimeoutException(timeoutMessage(seq, timeoutNanos).replace("did not complete",
+                        "output " + index + " did not arrive"));
+            }
+            Object v = s.value(index);
+            ref.taken[index] = true;
+            if (++ref.takenCount == ref.taken.length) {
+                ref.done = true;
+                results.letGo(ref.ticket);
+            }
+            if (v instanceof TaskFailure) {
+                throw ((TaskFailure) v).toException(name, seq);
+            }
+            return NullValue.unwrap(v);
+        }
     }
 
-    private void completeAsync(int slot) {
-        CompletableFuture<Object> f = asyncFutures[slot];
-        ResultRing.Slot s = results.slotAt(slot);
-        long seq = s.readySeq();
-        if (!results.claim(ResultRing.ticket(seq, slot))) {
-            return;
+    boolean isOutputReady(ExecutionRef<?> ref, int index) {
+        synchronized (ref) {
+            if (ref.done || (ref.taken != null && ref.taken[index])) {
+                return true;
+            }
+            return results.isOutputReady(ref.ticket, index);
         }
+    }
+
+    void letGo(ExecutionRef<?> ref, boolean cancel) {
+        synchronized (ref) {
+            if (ref.done) {
+                return;
+            }
+            if (!ref.claimed) {
+                if (!results.claim(ref.ticket)) {
+                    ref.done = true; // fetched through its ticket by someone else
+                    return;
+                }
+                ref.claimed = true;
+            }
+            if (cancel) {
+                results.cancel(ref.ticket);
+            }
+            ref.done = true;
+            results.letGo(ref.ticket);
+        }
+    }
+
+    private void onAsyncReady(int slot, long seq) {
+        options.asyncExecutor().execute(() -> completeAsync(slot, seq));
+    }
+
+    private void completeAsync(int slot, long seq) {
+        if (!results.claim(ResultRing.ticket(seq, slot))) {
+            return; // already completed (a failure first, then the rest of the outputs)
+        }
+        CompletableFuture<Object> f = asyncFutures[slot];
         try {
-            f.complete(take(seq, s, null));
+            f.complete(take(seq, results.slotAt(slot), null));
         } catch (RuntimeException e) {
             f.completeExceptionally(e);
         }
     }
 
     private String timeoutMessage(long seq, long timeoutNanos) {
+        List<String> busy = busyActors();
+        return "graph '" + name + "' execution " + seq + " did not complete within "
+                + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms; "
+                + (busy.isEmpty() ? "no actor is inside a task (all wait for upstream values)" : "busy: " + busy)
+                + ". The result can still be fetched later; raise the timeout if tasks are slow";
+    }
+
+    private List<String> busyActors() {
         List<String> busy = new ArrayList<>();
         for (GraphProgram p : programs) {
             String b = p.actor().busyDescription();
@@ -312,21 +437,31 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
                 busy.add(b);
             }
         }
-        return "graph '" + name + "' execution " + seq + " did not complete within "
-                + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms; "
-                + (busy.isEmpty() ? "no actor is inside a task (all wait for upstream values)" : "busy: " + busy)
-                + ". The result can still be fetched later; raise the timeout if tasks are slow";
+        return busy;
     }
 
+    /** Why a waiting caller must give up: the graph failed or was closed. Draining does not stop fetches. */
     private RuntimeException abortReason() {
         RuntimeException f = failure;
         if (f != null) {
             return new GraphUnavailableException(f.getMessage(), f);
         }
         if (closed) {
-            return new GraphUnavailableException("graph '" + name + "' was closed; compile a new graph to continue");
+            return new GraphUnavailableException("graph '" + name + "' was closed before the result arrived; compile"
+                    + " a new graph to continue");
         }
         return null;
+    }
+
+    private RuntimeException submitRefusal() {
+        RuntimeException r = abortReason();
+        if (r == null && draining) {
+            r = new GraphUnavailableException("graph '" + name + "' is closing; compile a new graph to continue");
+        }
+        if (r != null && closed && failure == null) {
+            r = new GraphUnavailableException("graph '" + name + "' was closed; compile a new graph to continue");
+        }
+        return r;
     }
 
     // ------------------------------------------------------------------------------------------ failure, teardown
@@ -338,15 +473,19 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
                 return;
             }
             failure = cause;
+            stopped = true;
         }
         LOG.error("graph '{}' failed: {}", name, cause.getMessage());
+        scope.close();
+        stopWatchdog();
         results.wakeAll();
         failAsync(cause);
         for (GraphProgram p : programs) {
             if (p.actor().isAlive()) {
-                p.actor().uninstall(p);
+                ActorAccess.get().uninstall(p.actor(), p);
             }
         }
+        releases.forEach(Runnable::run);
         runtime.unregisterGraph(this);
     }
 
@@ -358,10 +497,40 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
         }
     }
 
+    /** Kills the actor of a task that has run longer than {@link GraphOptions#taskTimeoutMillis()}. */
+    private void checkTaskTimeouts() {
+        long limit = TimeUnit.MILLISECONDS.toNanos(options.taskTimeoutMillis());
+        for (GraphProgram p : programs) {
+            ActorThread t = p.thread();
+            if (t.busyOwner() != p) {
+                continue;
+            }
+            long ran = System.nanoTime() - t.busySinceNanos();
+            if (ran > limit && t.busyOwner() == p) {
+                String what = t.busyDescription(p.actor().name());
+                LOG.warn("graph '{}': killing actor '{}': {}", name, p.actor().name(), what);
+                p.actor().kill(new TaskTimeoutException("graph '" + name + "': " + (what == null ? "a task" : what)
+                        + " ms exceeded taskTimeoutMillis=" + options.taskTimeoutMillis() + "; the actor was killed"
+                        + " (its thread was interrupted); raise GraphOptions.taskTimeoutMillis if the task is"
+                        + " just slow"));
+            }
+        }
+    }
+
+    private void stopWatchdog() {
+        ScheduledFuture<?> w = watchdog;
+        if (w != null) {
+            w.cancel(false);
+        }
+    }
+
     /**
-     * Tears the graph down: later executes fail, pending executions fail with {@link GraphUnavailableException},
-     * every actor drops the graph's program (waiting up to the teardown timeout) and the channels are freed. The
-     * actors stay alive for new graphs. Idempotent.
+     * Tears the graph down promptly: later executes fail, and every execution not yet finished fails at once with
+     * {@link GraphUnavailableException} (results already complete can still be fetched). Each actor finishes the
+     * task it is running, if any, then drops the graph (waiting up to the teardown timeout); queued executions do
+     * not run. The channels are freed and the actors stay alive for new graphs. Idempotent.
+     *
+     * @see #close(long, TimeUnit) to let pending executions finish first
      */
     @Override
     public void close() {
@@ -370,26 +539,22 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
                 return;
             }
             closed = true;
+            stopped = true;
         }
+        scope.close();
+        stopWatchdog();
         submitLock.lock();
         try {
             List<CompletableFuture<Void>> removals = new ArrayList<>();
             for (GraphProgram p : programs) {
-                removals.add(p.actor().uninstall(p));
+                removals.add(ActorAccess.get().uninstall(p.actor(), p));
             }
             try {
                 CompletableFuture.allOf(removals.toArray(new CompletableFuture[0]))
                         .get(options.teardownTimeoutMillis(), TimeUnit.MILLISECONDS);
             } catch (Exception e) {
-                List<String> busy = new ArrayList<>();
-                programs.forEach(p -> {
-                    String b = p.actor().busyDescription();
-                    if (b != null) {
-                        busy.add(b);
-                    }
-                });
                 LOG.warn("graph '{}': actors did not drop the graph within {} ms (busy: {})", name,
-                        options.teardownTimeoutMillis(), busy);
+                        options.teardownTimeoutMillis(), busyActors());
             }
             channels.forEach(Channel::close);
             results.wakeAll();
@@ -397,8 +562,64 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
         } finally {
             submitLock.unlock();
         }
+        if (failure == null) {
+            releases.forEach(Runnable::run);
+        }
         runtime.unregisterGraph(this);
         LOG.debug("graph '{}' closed", name);
+    }
+
+    /**
+     * Drains, then closes: refuses new executions at once, lets the executions already submitted finish for up to
+     * {@code drainTimeout} (their results stay fetchable after the close, and async futures complete), then
+     * {@link #close()}s, failing whatever is still pending.
+     *
+     * @return true when every submitted execution finished before the close
+     */
+    public boolean close(long drainTimeout, TimeUnit unit) {
+        synchronized (this) {
+            if (closed) {
+                return false;
+            }
+            draining = true;
+        }
+        long target;
+        submitLock.lock(); // a submit in progress finishes first
+        try {
+            target = nextSeq;
+        } finally {
+            submitLock.unlock();
+        }
+        long deadline = System.nanoTime() + unit.toNanos(drainTimeout);
+        StokerIdleStrategy idle = waitPolicy.newIdleStrategy();
+        boolean drained;
+        while (true) {
+            if (finishedAll(target)) {
+                drained = true;
+                break;
+            }
+            if (failure != null || System.nanoTime() - deadline > 0) {
+                drained = false;
+                break;
+            }
+            idle.idle();
+        }
+        close();
+        return drained;
+    }
+
+    private boolean finishedAll(long executions) {
+        for (GraphProgram p : programs) {
+            if (p.progress().endedThrough() + 1 < executions) {
+                return false;
+            }
+        }
+        for (CompletableFuture<Object> f : asyncFutures) {
+            if (f != null && !f.isDone()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     // ------------------------------------------------------------------------------------------ introspection
@@ -430,6 +651,11 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
         return results.capacity();
     }
 
+    /** @return the number of values each execution yields (1 unless compiled with several outputs) */
+    public int outputCount() {
+        return results.outputs();
+    }
+
     /** @return the number of channels allocated at compile time */
     public int channelCount() {
         return channels.size();
@@ -456,6 +682,19 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
 
     ResultRing results() {
         return results;
+    }
+
+    GraphScope scope() {
+        return scope;
+    }
+
+    ActorProgress progressOf(ActorHandle<?> actor) {
+        return progress.get(actor.id());
+    }
+
+    /** Whether the actors should stop running this graph's tasks (it was closed or failed). */
+    boolean isStopped() {
+        return stopped;
     }
 
     @Override

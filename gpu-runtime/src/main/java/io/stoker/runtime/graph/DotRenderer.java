@@ -31,6 +31,15 @@ final class DotRenderer {
             }
             sb.append("  }\n");
         }
+        java.util.Set<Node<?>> constants = new java.util.LinkedHashSet<>();
+        for (Node<?> t : layout.tasks()) {
+            for (Node<?> arg : t.upstream) {
+                if (GraphLayout.base(arg).kind == NodeKind.CONSTANT && constants.add(GraphLayout.base(arg))) {
+                    Node<?> c = GraphLayout.base(arg);
+                    sb.append("  n").append(c.id).append(" [shape=note, label=").append(quote(c.label())).append("];\n");
+                }
+            }
+        }
         for (Node<?> t : layout.tasks()) {
             for (Node<?> arg : t.upstream) {
                 Projection p = GraphLayout.projection(arg);

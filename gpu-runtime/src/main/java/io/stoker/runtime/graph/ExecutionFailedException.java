@@ -1,19 +1,25 @@
 package io.stoker.runtime.graph;
 
 /**
- * A task of one execution failed. The message names the execution, actor and method; {@link #getCause()} is what
- * the method threw. Other executions, earlier and later, are unaffected.
+ * A task of one execution failed. The message names the execution, the failed task, its actor and method;
+ * {@link #getCause()} is what the method threw. Other executions, earlier and later, are unaffected.
+ *
+ * <p>Raised as soon as the first failed output of the execution arrives, without waiting for slower outputs
+ * (fast failure). To keep the outputs that succeeded, fetch them one by one ({@link ExecutionRef#output(int)}).
  */
 public final class ExecutionFailedException extends GraphException {
     private static final long serialVersionUID = 1L;
     private final String actorName;
     private final String methodName;
+    private final String taskLabel;
     private final long execution;
 
-    ExecutionFailedException(String message, String actorName, String methodName, long execution, Throwable cause) {
+    ExecutionFailedException(String message, String actorName, String methodName, String taskLabel, long execution,
+                             Throwable cause) {
         super(message, cause);
         this.actorName = actorName;
         this.methodName = methodName;
+        this.taskLabel = taskLabel;
         this.execution = execution;
     }
 
@@ -24,6 +30,11 @@ public final class ExecutionFailedException extends GraphException {
 
     public String methodName() {
         return methodName;
+    }
+
+    /** @return the failed task's label, e.g. {@code "shard1.forward"} */
+    public String taskLabel() {
+        return taskLabel;
     }
 
     /** @return the execution's sequence number */

@@ -80,6 +80,28 @@ public final class GraphBuilder {
         return input();
     }
 
+    // ------------------------------------------------------------------------------------------ constants
+
+    /**
+     * A fixed argument: pass the returned node to {@code bind} or {@code function} like any other node. The value is
+     * bound into the task's arguments at compile time (no task, no channel) and passed to every execution as is, so
+     * it should be immutable. Use it instead of a capturing lambda, which would show up as "lambda" in labels and
+     * errors: {@code g.bind(model, Model::generate, prompt, g.constant(0.7))} is labelled {@code model.generate}.
+     * The node's own label is {@code "const 0.7"}.
+     */
+    public <T> Node<T> constant(T value) {
+        Node<T> n = new Node<>(this, nodes.size(), NodeKind.CONSTANT, List.of(), null, null, null, null, -1, null);
+        n.constant = value;
+        nodes.add(n);
+        return n;
+    }
+
+    /** Like {@link #constant(Object)}, labelled {@code name} (for values without a readable {@code toString}). */
+    public <T> Node<T> constant(String name, T value) {
+        Objects.requireNonNull(name, "name");
+        return constant(value).named(name);
+    }
+
     // ------------------------------------------------------------------------------------------ actor tasks
 
     public <A, R> Node<R> bind(ActorHandle<A> actor, ActorMethod0<A, R> m) {

@@ -6,6 +6,7 @@ import io.stoker.runtime.channel.ChannelReader;
 import io.stoker.runtime.channel.ChannelWriter;
 import io.stoker.runtime.channel.LocalChannel;
 import io.stoker.runtime.channel.RingChannel;
+import io.stoker.runtime.internal.ActorAccess;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -53,6 +54,10 @@ final class GraphCompiler {
                 throw new GraphValidationException("graph '" + graphName + "' output " + i + " " + o
                         + " is the input itself; put at least one task between input and output");
             }
+            if (GraphLayout.base(o).kind == NodeKind.CONSTANT) {
+                throw new GraphValidationException("graph '" + graphName + "' output " + i + " " + o
+                        + " is a constant; outputs must be produced by tasks");
+            }
         }
 
         // 3. Every task has an input and a live actor.
@@ -63,6 +68,12 @@ final class GraphCompiler {
                 throw new GraphValidationException("graph '" + graphName + "': node " + t + " has no input; bind it to"
                         + " the graph's InputNode or to an upstream node");
             }
+            for (Node<?> c : t.controlDeps) {
+                if (GraphLayout.base(c).kind == NodeKind.CONSTANT) {
+                    throw new GraphValidationException("graph '" + graphName + "': node " + t + " is ordered after"
+                            + " constant " + c + ", which never runs; order it after a task or the input instead");
+                }
+            }
             if (t.actor != null && !t.actor.isAlive()) {
                 throw new GraphValidationException("graph '" + graphName + "': node " + t + " is bound to actor '"
                         + t.actor.name() + "', which was already torn down (" + t.actor.state()
@@ -71,6 +82,12 @@ final class GraphCompiler {
             Set<Node<?>> s = new LinkedHashSet<>();
             t.upstream.forEach(u -> s.add(GraphLayout.base(u)));
             t.controlDeps.forEach(u -> s.add(GraphLayout.base(u)));
+            s.removeIf(u -> u.kind == NodeKind.CONSTANT); // bound at compile time: no channel, nothing to wait for
+            if (s.isEmpty()) {
+                throw new GraphValidationException("graph '" + graphName + "': node " + t + " takes only constants,"
+                        + " so nothing would start it; bind at least one argument to the input or an upstream node,"
+                        + " or order it with after(input)");
+            }
             sources.put(t, new ArrayList<>(s));
         }
 
@@ -197,7 +214,14 @@ final class GraphCompiler {
     @SuppressWarnings("unchecked")
     private static <I, O> CompiledGraph<I, O> build(String name, GraphBuilder b, GraphLayout layout,
                                                     GraphOptions options, boolean multi) {
-        CompiledGraph<I, O> graph = new CompiledGraph<>(name, b.runtime(), options, layout, multi);
+        List<Runnable> claims = CommunicatorClaims.claim(name, layout.tasks());
+        CompiledGraph<I, O> graph;
+        try {
+            graph = new CompiledGraph<>(name, b.runtime(), options, layout, multi);
+        } catch (RuntimeException e) {
+            claims.forEach(Runnable::run);
+            throw e;
+        }
         int capacity = graph.results().capacity();
 
         Map<Node<?>, List<ChannelWriter<Object>>> writers = new HashMap<>();
@@ -211,13 +235,13 @@ final class GraphCompiler {
                 String label = s.label() + " -> " + t.label();
                 Channel<Object> ch;
                 if (s.kind == NodeKind.INPUT) {
-                    RingChannel<Object> r = new RingChannel<>(label, capacity, consumer.wakeHook());
+                    RingChannel<Object> r = new RingChannel<>(label, capacity, ActorAccess.get().wakeHook(consumer));
                     inputChannels.add(r);
                     ch = r;
                 } else if (layout.placement().get(s) == consumer) {
                     ch = new LocalChannel<>(label);
                 } else {
-                    ch = new RingChannel<>(label, capacity, consumer.wakeHook());
+                    ch = new RingChannel<>(label, capacity, ActorAccess.get().wakeHook(consumer));
                 }
                 all.add(ch);
                 writers.computeIfAbsent(s, k -> new ArrayList<>()).add(ch);
@@ -235,38 +259,58 @@ final class GraphCompiler {
         }
 
         List<GraphProgram> programs = new ArrayList<>();
-        for (Map.Entry<ActorHandle<?>, List<Node<?>>> e : layout.schedules().entrySet()) {
-            List<Node<?>> seq = e.getValue();
-            TaskOp[] ops = new TaskOp[seq.size()];
-            for (int k = 0; k < ops.length; k++) {
-                ops[k] = op(seq.get(k), e.getKey(), layout, readers, writers, writerLabels, resultIdx, resultProj);
+        try {
+            for (Map.Entry<ActorHandle<?>, List<Node<?>>> e : layout.schedules().entrySet()) {
+                List<Node<?>> seq = e.getValue();
+                TaskOp[] ops = new TaskOp[seq.size()];
+                for (int k = 0; k < ops.length; k++) {
+                    ops[k] = op(name, seq.get(k), e.getKey(), layout, readers, writers, writerLabels, resultIdx,
+                            resultProj);
+                }
+                programs.add(new GraphProgram(graph, e.getKey(), ops, graph.results(), options.timings(),
+                        options.traceCapacity()));
             }
-            programs.add(new GraphProgram(graph, e.getKey(), ops, graph.results(), options.timings(),
-                    options.traceCapacity()));
+        } catch (RuntimeException e) {
+            claims.forEach(Runnable::run);
+            throw e;
         }
-        graph.start(programs, inputChannels.toArray(new RingChannel[0]), all);
+        graph.start(programs, inputChannels.toArray(new RingChannel[0]), all, claims);
         return graph;
     }
 
     @SuppressWarnings("unchecked")
-    private static TaskOp op(Node<?> t, ActorHandle<?> host, GraphLayout layout,
+    private static TaskOp op(String graphName, Node<?> t, ActorHandle<?> host, GraphLayout layout,
                              Map<Node<?>, List<ChannelReader<Object>>> readers,
                              Map<Node<?>, List<ChannelWriter<Object>>> writers, Map<Node<?>, List<String>> writerLabels,
                              Map<Node<?>, List<Integer>> resultIdx, Map<Node<?>, List<Projection>> resultProj) {
         List<Node<?>> srcs = layout.sources().get(t);
         int[] argSource = new int[t.upstream.size()];
         Projection[] argProjection = new Projection[t.upstream.size()];
+        Object[] argConstant = new Object[t.upstream.size()];
         for (int a = 0; a < argSource.length; a++) {
             Node<?> arg = t.upstream.get(a);
-            argSource[a] = srcs.indexOf(GraphLayout.base(arg));
-            argProjection[a] = GraphLayout.projection(arg);
+            Node<?> base = GraphLayout.base(arg);
+            Projection p = GraphLayout.projection(arg);
+            if (base.kind == NodeKind.CONSTANT) {
+                argSource[a] = -1;
+                try {
+                    argConstant[a] = p == null ? base.constant : p.apply(base.constant);
+                } catch (RuntimeException e) {
+                    throw new GraphValidationException("graph '" + graphName + "': argument " + a + " of " + t + " ("
+                            + arg + "): " + e.getMessage(), e);
+                }
+                continue;
+            }
+            argSource[a] = srcs.indexOf(base);
+            argProjection[a] = p;
         }
         String[] sourceLabels = srcs.stream().map(Node::label).toArray(String[]::new);
         List<ChannelWriter<Object>> outs = writers.getOrDefault(t, List.of());
         List<Integer> ri = resultIdx.getOrDefault(t, List.of());
         List<Projection> rp = resultProj.getOrDefault(t, List.of());
         return new TaskOp(t.id, t.label(), host.name(), t.method,
-                readers.get(t).toArray(new ChannelReader[0]), sourceLabels, argSource, argProjection, t.invoker,
+                readers.get(t).toArray(new ChannelReader[0]), sourceLabels, argSource, argProjection, argConstant,
+                t.invoker,
                 t.collective, t.rank, outs.toArray(new ChannelWriter[0]),
                 writerLabels.getOrDefault(t, List.of()).toArray(new String[0]),
                 ri.stream().mapToInt(Integer::intValue).toArray(), rp.toArray(new Projection[0]));

@@ -1,14 +1,22 @@
 package io.stoker.runtime.graph;
 
 import io.stoker.runtime.actor.ActorHandle;
-import io.stoker.runtime.actor.ActorProgram;
-import io.stoker.runtime.channel.ResultRing;
 import io.stoker.runtime.comm.CollectiveHandle;
+import io.stoker.runtime.internal.ActorAccess;
+import io.stoker.runtime.internal.ActorProgram;
+import io.stoker.runtime.internal.ActorProgress;
+import io.stoker.runtime.internal.ActorThread;
+import io.stoker.runtime.internal.GraphScope;
+import io.stoker.runtime.internal.ResultRing;
+import io.stoker.runtime.internal.ScopedCommunicator;
+
+import java.util.concurrent.CancellationException;
 
 /**
  * One actor's schedule for one compiled graph, driven by the actor's thread: the graph's tasks on this actor in
  * bind order, repeated once per execution. {@link #doWork} never blocks; it runs ops until one waits for input (or
- * for collective peers) and returns, so other graphs on the same actor make progress too.
+ * for collective peers) and returns, so other graphs on the same actor make progress too. It stops at the next op
+ * once the graph is closed or failed, and drops the result of a task that ran while its actor was killed.
  *
  * <p>Per execution and op it performs no allocation besides what the user's method allocates.
  */
@@ -17,6 +25,9 @@ final class GraphProgram implements ActorProgram {
 
     private final CompiledGraph<?, ?> graph;
     private final ActorHandle<?> actor;
+    private final ActorThread thread;
+    private final GraphScope scope;
+    private final ActorProgress progress;
     final TaskOp[] ops;
     private final ResultRing results;
     private final boolean timings;
@@ -31,6 +42,9 @@ final class GraphProgram implements ActorProgram {
                  int traceCapacity) {
         this.graph = graph;
         this.actor = actor;
+        this.thread = ActorAccess.get().thread(actor);
+        this.scope = graph.scope();
+        this.progress = graph.progressOf(actor);
         this.ops = ops;
         this.results = results;
         this.timings = timings;
@@ -45,6 +59,14 @@ final class GraphProgram implements ActorProgram {
 
     ActorHandle<?> actor() {
         return actor;
+    }
+
+    ActorThread thread() {
+        return thread;
+    }
+
+    ActorProgress progress() {
+        return progress;
     }
 
     @Override
@@ -67,9 +89,15 @@ final class GraphProgram implements ActorProgram {
     public int doWork(Object instance) {
         int work = 0;
         while (work < MAX_OPS_PER_PASS) {
+            if (graph.isStopped()) {
+                return work; // closed or failed: queued executions do not run
+            }
             TaskOp op = ops[pc];
             if (!op.readInputs()) {
                 return work;
+            }
+            if (pc == 0) {
+                progress.begin(seq);
             }
             Object result;
             if (op.collective != null) {
@@ -80,6 +108,9 @@ final class GraphProgram implements ActorProgram {
             } else {
                 result = compute(op, instance);
             }
+            if (!actor.isAlive()) {
+                return work; // killed while the task ran: its late result is dropped
+            }
             long end = timings ? System.nanoTime() : 0L;
             if (timings) {
                 record(op, end);
@@ -88,6 +119,7 @@ final class GraphProgram implements ActorProgram {
             op.reset();
             work++;
             if (++pc == ops.length) {
+                progress.ended(seq);
                 pc = 0;
                 seq++;
             }
@@ -99,28 +131,42 @@ final class GraphProgram implements ActorProgram {
         TaskFailure upstream = op.upstreamFailure();
         if (upstream != null) {
             op.startNanos = timings ? System.nanoTime() : 0L;
+            progress.failed(seq, upstream);
             return upstream;
         }
-        TaskFailure argError = op.bindArgs(seq);
-        if (argError != null) {
+        TaskFailure skipped = op.bindArgs(seq);
+        if (skipped == null && results.isCancelled(seq)) {
+            skipped = cancelled(op);
+        }
+        if (skipped != null) {
             op.startNanos = timings ? System.nanoTime() : 0L;
-            return argError;
+            progress.failed(seq, skipped);
+            return skipped;
         }
         long start = System.nanoTime();
         op.startNanos = start;
         if (timings) {
             results.markStart(seq, start);
         }
-        actor.markBusy(op.label, start);
+        thread.markBusy(this, op.label, start);
+        thread.enterTask(scope, progress);
         try {
             return NullValue.wrap(op.invoker.invoke(instance, op.args));
         } catch (VirtualMachineError e) {
             throw e; // the actor's state can no longer be trusted: the actor dies and the graph fails fast
         } catch (Throwable t) {
-            return new TaskFailure(op.actorName, op.methodName, op.label, seq, t);
+            TaskFailure f = new TaskFailure(op.actorName, op.methodName, op.label, seq, t);
+            progress.failed(seq, f);
+            return f;
         } finally {
-            actor.markIdle();
+            thread.exitTask();
+            thread.markIdle();
         }
+    }
+
+    private TaskFailure cancelled(TaskOp op) {
+        return new TaskFailure(op.actorName, op.methodName, op.label, seq,
+                new CancellationException("execution " + seq + " was cancelled before this task started"));
     }
 
     /** @return the rank's result, or null while peers are still arriving */
@@ -128,16 +174,21 @@ final class GraphProgram implements ActorProgram {
         try {
             CollectiveHandle h = op.pending;
             if (h == null) {
-                Object in = op.sourceValues[0];
-                if (!(in instanceof TaskFailure)) {
+                // Every rank always takes part, contributing its failure if it has no valid input, so the group
+                // stays in step and the failure reaches every rank.
+                Object in = op.upstreamFailure();
+                if (in == null) {
                     TaskFailure argError = op.bindArgs(seq);
-                    in = argError != null ? argError : op.args[0];
+                    in = argError != null ? argError : results.isCancelled(seq) ? cancelled(op) : op.args[0];
                 }
                 op.startNanos = System.nanoTime();
                 if (timings) {
                     results.markStart(seq, op.startNanos);
                 }
-                h = op.collective.communicator.start(op.collective.kind, op.collective.op, op.rank, in);
+                CollectiveGroup g = op.collective;
+                h = g.communicator instanceof ScopedCommunicator
+                        ? ((ScopedCommunicator) g.communicator).startScoped(scope, seq, g.id, g.kind, g.op, op.rank, in)
+                        : g.communicator.start(g.kind, g.op, op.rank, in);
                 op.pending = h;
             }
             if (!h.poll()) {
@@ -179,7 +230,7 @@ final class GraphProgram implements ActorProgram {
                                     + p.describe() + "): " + e.getMessage(), e));
                 }
             }
-            results.complete(seq, op.resultIndex[i], v, now);
+            results.complete(seq, op.resultIndex[i], v, v instanceof TaskFailure, now);
         }
     }
 

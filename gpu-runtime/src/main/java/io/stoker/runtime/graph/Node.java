@@ -26,6 +26,7 @@ public class Node<T> {
     final CollectiveGroup collective;
     final int rank;
     final Projection projection;
+    Object constant;
     String label;
 
     Node(GraphBuilder builder, int id, NodeKind kind, List<Node<?>> upstream, ActorHandle<?> actor, Invoker invoker,
@@ -80,6 +81,8 @@ public class Node<T> {
                 return "fn:" + method;
             case COLLECTIVE:
                 return actor.name() + "." + collective.label();
+            case CONSTANT:
+                return "const " + ConstantLabels.describe(constant);
             default:
                 return upstream.get(0).label() + projection.describe();
         }

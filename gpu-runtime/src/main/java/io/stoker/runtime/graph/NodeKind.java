@@ -11,5 +11,7 @@ public enum NodeKind {
     /** One rank's part of a collective (allreduce, allgather, reducescatter). */
     COLLECTIVE,
     /** A part of another node's value (arg, field or returned element); costs no task. */
-    PROJECTION
+    PROJECTION,
+    /** A fixed value bound into the arguments of the tasks that use it at compile time; costs no task or channel. */
+    CONSTANT
 }

@@ -22,6 +22,6 @@ final class TaskFailure extends RuntimeException {
 
     ExecutionFailedException toException(String graphName, long seq) {
         return new ExecutionFailedException("graph '" + graphName + "' execution " + seq + ": " + getMessage(),
-                actorName, methodName, seq, getCause());
+                actorName, methodName, taskLabel, seq, getCause());
     }
 }

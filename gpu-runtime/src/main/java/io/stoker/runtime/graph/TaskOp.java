@@ -20,9 +20,13 @@ final class TaskOp {
     final Object[] sourceValues;
     int sourcesRead;
 
-    /** Per argument: index into {@link #sources}, and the projection to apply (null: the whole value). */
+    /**
+     * Per argument: index into {@link #sources} and the projection to apply (null: the whole value), or -1 and the
+     * constant in {@link #argConstant}.
+     */
     final int[] argSource;
     final Projection[] argProjection;
+    final Object[] argConstant;
     final Object[] args;
 
     final Invoker invoker;
@@ -37,7 +41,7 @@ final class TaskOp {
     final Projection[] resultProjection;
 
     TaskOp(int nodeId, String label, String actorName, String methodName, ChannelReader<Object>[] sources,
-           String[] sourceLabels, int[] argSource, Projection[] argProjection, Invoker invoker,
+           String[] sourceLabels, int[] argSource, Projection[] argProjection, Object[] argConstant, Invoker invoker,
            CollectiveGroup collective, int rank, ChannelWriter<Object>[] outputs, String[] outputLabels,
            int[] resultIndex, Projection[] resultProjection) {
         this.nodeId = nodeId;
@@ -49,6 +53,7 @@ final class TaskOp {
         this.sourceValues = new Object[sources.length];
         this.argSource = argSource;
         this.argProjection = argProjection;
+        this.argConstant = argConstant;
         this.args = new Object[argSource.length];
         this.invoker = invoker;
         this.collective = collective;
@@ -96,6 +101,10 @@ final class TaskOp {
     /** Fills {@link #args} from the source values; a projection error becomes this task's failure. */
     TaskFailure bindArgs(long seq) {
         for (int a = 0; a < args.length; a++) {
+            if (argSource[a] < 0) {
+                args[a] = argConstant[a];
+                continue;
+            }
             Object v = NullValue.unwrap(sourceValues[argSource[a]]);
             Projection p = argProjection[a];
             if (p != null) {

@@ -81,15 +81,55 @@ class CpuCommunicatorTest {
     }
 
     @Test
-    void shouldRejectUnsupportedBuffersAndBadRanks() {
+    void shouldFailEveryRankOnAnInvalidBufferAndStayInStep() throws Exception {
+        // Rank 1's buffer is null: its call still counts, so both ranks fail this call and the next one pairs up.
+        CpuCommunicator comm = CpuCommunicator.create("pair", actors.subList(0, 2), 10, TimeUnit.SECONDS);
+        CompletableFuture<float[]> r0 = CompletableFuture.supplyAsync(() -> {
+            float[] bad = {1, 2};
+            try {
+                comm.allreduceInPlace(0, bad, ReduceOp.SUM);
+                throw new AssertionError("rank 0's call should have failed");
+            } catch (CollectiveException expected) {
+                assertThat(expected).hasMessageContaining("rank 1 allreduce: buffer is null");
+            }
+            float[] good = {8, 8};
+            comm.allreduceInPlace(0, good, ReduceOp.SUM);
+            return good;
+        });
+        CompletableFuture<float[]> r1 = CompletableFuture.supplyAsync(() -> {
+            assertThatThrownBy(() -> comm.allreduceInPlace(1, null, ReduceOp.SUM))
+                    .isInstanceOf(CollectiveException.class)
+                    .hasMessageContaining("rank 1 allreduce: buffer is null; collectives take float[], double[], int[]"
+                            + " or long[]");
+            float[] good = {8, 8};
+            comm.allreduceInPlace(1, good, ReduceOp.SUM);
+            return good;
+        });
+        assertThat(r0.get(20, TimeUnit.SECONDS)).as("the next call is in step: 8 + 8").containsExactly(16f, 16f);
+        assertThat(r1.get(20, TimeUnit.SECONDS)).containsExactly(16f, 16f);
+    }
+
+    @Test
+    void shouldRejectBadRanksAndDuplicateMembers() {
         CpuCommunicator comm = CpuCommunicator.create("pair", actors.subList(0, 2));
-        assertThatThrownBy(() -> comm.start(CollectiveKind.ALLREDUCE, ReduceOp.SUM, 0, "text"))
-                .hasMessageContaining("buffer is String; collectives take float[], double[], int[] or long[]");
         assertThatThrownBy(() -> comm.start(CollectiveKind.ALLREDUCE, ReduceOp.SUM, 2, new int[1]))
                 .hasMessageContaining("rank 2 is outside 0..1");
         assertThatThrownBy(() -> CpuCommunicator.create("dup", List.of(actors.get(0), actors.get(0))))
                 .hasMessageContaining("actor 'r0' appears twice");
         assertThat(comm.rankOf(actors.get(1))).isEqualTo(1);
         assertThat(comm.rankOf(actors.get(3))).isEqualTo(-1);
+    }
+
+    @Test
+    void shouldFailAWaitingRankAtOnceWhenAPeerActorDies() throws Exception {
+        CpuCommunicator comm = CpuCommunicator.create("pair", actors.subList(0, 2), 30, TimeUnit.SECONDS);
+        CompletableFuture<Object> waiting = CompletableFuture.supplyAsync(
+                () -> comm.allreduce(0, new double[]{1}, ReduceOp.SUM));
+        Thread.sleep(50);
+        long t0 = System.nanoTime();
+        actors.get(1).kill(new IllegalStateException("simulated crash"));
+        assertThatThrownBy(() -> waiting.get(20, TimeUnit.SECONDS)).hasCauseInstanceOf(CollectiveException.class)
+                .hasMessageContaining("rank 1 (actor 'r1') is dead").hasMessageContaining("simulated crash");
+        assertThat(System.nanoTime() - t0).as("not after the 30 s timeout").isLessThan(TimeUnit.SECONDS.toNanos(10));
     }
 }

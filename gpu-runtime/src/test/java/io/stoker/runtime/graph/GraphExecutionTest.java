@@ -276,4 +276,24 @@ class GraphExecutionTest {
             assertThat(t.queueNanos() + t.computeNanos() + t.channelNanos()).isLessThanOrEqualTo(t.totalNanos());
         }
     }
+
+    @Test
+    void shouldBindConstantArgumentsWithReadableLabels() {
+        ActorHandle<Adder> a = adder("a", 0);
+        GraphBuilder g = GraphBuilder.on(rt, "constants");
+        InputNode<Integer> in = g.input();
+        Node<Integer> sum = g.bind(a, Adder::sum3, in, g.constant(10), g.constant("hundred", 100));
+        Node<Integer> second = g.bind(a, Adder::sum, sum, g.constant(Args.of(5, 6)).part(1));
+        Node<Integer> scaled = g.function((Integer x, Integer k) -> x * k, second, g.constant(2));
+        assertThat(sum.label()).as("a method reference keeps its name, unlike a capturing lambda")
+                .isEqualTo("a.sum3");
+        try (CompiledGraph<Integer, Integer> cg = g.compile(scaled)) {
+            for (int x = 0; x < 100; x++) {
+                assertThat(cg.execute(x).get()).isEqualTo((x + 110 + 6) * 2);
+            }
+            assertThat(cg.toDot()).contains("\"const 10\"").contains("\"hundred\"").contains("\"const 2\"")
+                    .contains("\"a.sum3\"");
+            assertThat(cg.channelCount()).as("constants need no channels").isEqualTo(3);
+        }
+    }
 }

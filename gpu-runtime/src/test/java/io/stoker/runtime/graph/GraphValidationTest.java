@@ -212,4 +212,28 @@ class GraphValidationTest {
             assertThat(cg.channelCount()).isEqualTo(3);
         }
     }
+
+    @Test
+    void shouldRejectMisusedConstantsNamingTheNode() {
+        GraphBuilder g = GraphBuilder.on(rt, "consts");
+        InputNode<Integer> in = g.input();
+        Node<Integer> onlyConstants = g.bind(a, Adder::add, g.constant(3));
+        Node<Integer> fine = g.bind(a, Adder::add, in);
+        assertThatThrownBy(() -> g.compileMulti(GraphOptions.defaults(), fine, onlyConstants))
+                .isInstanceOf(GraphValidationException.class)
+                .hasMessageContaining("node a.add (#2) takes only constants, so nothing would start it");
+        GraphBuilder g2 = GraphBuilder.on(rt, "const-out");
+        g2.input();
+        Node<Integer> c = g2.constant(7);
+        assertThatThrownBy(() -> g2.compile(c)).hasMessageContaining("output 0 const 7 (#1) is a constant");
+        GraphBuilder g3 = GraphBuilder.on(rt, "const-part");
+        InputNode<Integer> in3 = g3.input();
+        Node<Integer> bad = g3.bind(a, Adder::sum, in3, g3.constant(java.util.List.of(1, 2)).part(5));
+        assertThatThrownBy(() -> g3.compile(bad)).isInstanceOf(GraphValidationException.class)
+                .hasMessageContaining("argument 1 of a.sum (#3)").hasMessageContaining("[5] is missing");
+        GraphBuilder g4 = GraphBuilder.on(rt, "const-after");
+        InputNode<Integer> in4 = g4.input();
+        Node<Integer> ordered = g4.bind(a, Adder::add, in4).after(g4.constant(1));
+        assertThatThrownBy(() -> g4.compile(ordered)).hasMessageContaining("is ordered after constant const 1");
+    }
 }

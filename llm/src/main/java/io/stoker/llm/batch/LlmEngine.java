@@ -1,11 +1,12 @@
 package io.stoker.llm.batch;
 
-import io.stoker.llm.IdleStrategies;
 import io.stoker.llm.LoadedModel;
 import io.stoker.llm.runner.RunnerOutput;
 import io.stoker.llm.runner.StepPlan;
 import io.stoker.llm.sample.SamplingParams;
+import io.stoker.llm.sample.TokenLogprobs;
 import io.stoker.llm.tokenizer.Tokenizer;
+import io.stoker.runtime.WaitPolicy;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.AgentTerminationException;
@@ -26,8 +27,9 @@ import java.util.concurrent.locks.LockSupport;
  * requests, and completes their futures.
  *
  * <p>The engine is an Agrona {@link Agent} ({@link #doWork} is one step), so any agent runner can drive it;
- * {@link #start()} runs it on its own {@link AgentRunner} thread, idling with the {@link EngineConfig#idle() idle
- * kind} mapped by {@link IdleStrategies} and woken by {@link #submit}. Or call {@link #step()} /
+ * {@link #start()} runs it on its own {@link AgentRunner} thread, idling through the runtime's wait policy
+ * ({@link WaitPolicy}: the {@link EngineConfig#idle() idle kind} mapped to an Agrona idle strategy) and woken by
+ * {@link #submit}. Or call {@link #step()} /
  * {@link #runUntilIdle()} from one thread yourself.
  *
  * <p>Cancelling a returned future ({@code future.cancel(..)}) abandons the request: at its next step the engine drops
@@ -53,6 +55,7 @@ public final class LlmEngine implements Agent, AutoCloseable {
     private volatile Thread loopThread;
     private volatile boolean closed;
     private volatile Throwable death;
+    private volatile Throwable abortCause;
     private volatile long steps;
     private volatile long tokensComputed;
 
@@ -195,8 +198,10 @@ public final class LlmEngine implements Agent, AutoCloseable {
         Scheduler.Update u = scheduler.update(out);
         for (Sequence s : u.advanced()) {
             if (s.listener != null) {
+                TokenLogprobs lp = s.params.logprobs() > 0 && !s.logprobs.isEmpty()
+                        ? s.logprobs.get(s.logprobs.size() - 1) : null;
                 try {
-                    s.listener.onToken(s.tokens[s.length - 1]);
+                    s.listener.onToken(s.tokens[s.length - 1], lp);
                 } catch (RuntimeException e) {
                     LOG.warn("token listener of request {} threw; ignored", s.id, e);
                 }
@@ -240,6 +245,11 @@ public final class LlmEngine implements Agent, AutoCloseable {
         if (closed) {
             throw new AgentTerminationException("engine closed");
         }
+        Throwable abort = abortCause;
+        if (abort != null && death == null) {
+            die(abort);
+            throw new AgentTerminationException(abort);
+        }
         try {
             return step();
         } catch (Throwable e) {
@@ -254,15 +264,15 @@ public final class LlmEngine implements Agent, AutoCloseable {
     }
 
     /**
-     * Starts the step loop on a daemon thread named {@code stoker-engine} (an {@link AgentRunner} idling with
-     * {@link EngineConfig#idle()}); idempotent.
+     * Starts the step loop on a daemon thread named {@code stoker-engine} (an {@link AgentRunner} idling through
+     * {@link WaitPolicy#defaults()} with {@link EngineConfig#idle()}'s kind); idempotent.
      */
     public synchronized LlmEngine start() {
         if (agentRunner != null) {
             return this;
         }
         checkUsable();
-        AgentRunner r = new AgentRunner(IdleStrategies.of(config.idle(), IdleStrategies.DEFAULT_MAX_PARK_NANOS),
+        AgentRunner r = new AgentRunner(WaitPolicy.defaults().withKind(config.idle()).newIdleStrategy(),
                 t -> LOG.debug("engine agent stopped: {}", t.toString()), null, this);
         agentRunner = r;
         AgentRunner.startOnThread(r, task -> {
@@ -297,6 +307,19 @@ public final class LlmEngine implements Agent, AutoCloseable {
         }
     }
 
+    /**
+     * Kills the engine from outside (a watchdog, a fatal device error): the step loop stops before its next step and
+     * every pending request fails with {@link EngineDeadException} carrying {@code cause}, as if the loop had thrown
+     * it. Requires the loop started with {@link #start()}.
+     */
+    public void abort(Throwable cause) {
+        abortCause = cause;
+        Thread t = loopThread;
+        if (t != null) {
+            LockSupport.unpark(t);
+        }
+    }
+
     /** @return the error that killed the step loop, or null while the engine is alive */
     public Throwable failure() {
         return death;
@@ -304,7 +327,7 @@ public final class LlmEngine implements Agent, AutoCloseable {
 
     /** @return true until the engine is closed or its step loop died */
     public boolean isUsable() {
-        return !closed && death == null;
+        return !closed && death == null && abortCause == null;
     }
 
     private void checkUsable() {

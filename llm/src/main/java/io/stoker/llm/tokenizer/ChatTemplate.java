@@ -47,6 +47,16 @@ public final class ChatTemplate {
         return template;
     }
 
+    /** @return the BOS token text the template sees as {@code bos_token} ("" when none) */
+    public String bosToken() {
+        return bosToken;
+    }
+
+    /** @return the EOS token text the template sees as {@code eos_token} ("" when none) */
+    public String eosToken() {
+        return eosToken;
+    }
+
     /**
      * @throws IllegalArgumentException when the template fails to render (names the template error)
      */

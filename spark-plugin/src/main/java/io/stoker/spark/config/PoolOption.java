@@ -16,7 +16,8 @@ public enum PoolOption {
     CPUS("cpus", "0",
             "CPU slots each actor reserves against spark.stoker.runtime.cpus."),
     EAGER("eager", "false",
-            "true: construct the pool when the executor starts; false: at the first task that uses it."),
+            "true: construct the pool when the executor starts (a failure there fails the application); false: at"
+                    + " the first task that uses it."),
     ARTIFACTS("artifacts", "",
             "Comma-separated alias=URI list of files or directories (file://, hdfs://, s3a://...) fetched once per"
                     + " executor before the actors start; append #sha256=<hex> to a file URI to pin its checksum."),

@@ -37,12 +37,14 @@ import java.util.regex.Pattern;
 public record StokerConf(boolean enabled, int batchRows, int maxBatchesInFlightPerTask, long batchTimeoutMillis,
                          int graphMaxInFlight, IdleKind idle, double runtimeCpus, long actorStartTimeoutMillis,
                          String gpuResource, long memoryLimitBytes, String artifactsCacheDir, boolean reportToDriver,
-                         Map<String, ActorPoolSpec> pools) implements Serializable {
+                         Map<String, ActorPoolSpec> pools,
+                         Map<String, io.stoker.spark.server.ServerSpec> servers) implements Serializable {
 
     private static final Pattern POOL_KEY = Pattern.compile("spark\\.stoker\\.pool\\.([^.]+)\\.(.+)");
 
     public StokerConf {
         pools = Collections.unmodifiableMap(new LinkedHashMap<>(pools));
+        servers = Collections.unmodifiableMap(new LinkedHashMap<>(servers));
     }
 
     /** @return the settings of an application that sets no Stoker option */
@@ -76,7 +78,8 @@ public record StokerConf(boolean enabled, int batchRows, int maxBatchesInFlightP
                 p.optionalLong(StokerOption.MEMORY_LIMIT_BYTES, 1),
                 p.string(StokerOption.ARTIFACTS_CACHE_DIR),
                 p.bool(StokerOption.METRICS_REPORT_TO_DRIVER),
-                p.pools());
+                p.pools(),
+                p.servers());
         p.throwIfInvalid();
         return conf;
     }
@@ -108,6 +111,9 @@ public record StokerConf(boolean enabled, int batchRows, int maxBatchesInFlightP
             m.put(PoolOption.ARTIFACTS.key(n), String.join(",", arts));
             s.properties().forEach((k, v) -> m.put(PoolOption.PREFIX + n + ".property." + k, v));
         }
+        for (io.stoker.spark.server.ServerSpec s : servers.values()) {
+            m.putAll(s.toMap());
+        }
         return m;
     }
 
@@ -128,7 +134,8 @@ public record StokerConf(boolean enabled, int batchRows, int maxBatchesInFlightP
                 known.add(o.key());
             }
             for (String key : entries.keySet()) {
-                if (StokerOption.byKey(key) != null) {
+                if (StokerOption.byKey(key) != null || key.startsWith(StokerOption.SECRET_PREFIX)
+                        || key.startsWith(io.stoker.spark.server.ServerSpec.PREFIX)) {
                     continue;
                 }
                 if (key.startsWith(PoolOption.PREFIX)) {
@@ -236,6 +243,10 @@ public record StokerConf(boolean enabled, int batchRows, int maxBatchesInFlightP
 
         String string(StokerOption o) {
             return raw(o);
+        }
+
+        Map<String, io.stoker.spark.server.ServerSpec> servers() {
+            return io.stoker.spark.server.ServerSpec.parse(entries, problems);
         }
 
         Map<String, ActorPoolSpec> pools() {

@@ -36,6 +36,13 @@ public enum StokerOption {
     /** Prefix of every Stoker option. */
     public static final String PREFIX = "spark.stoker.";
 
+    /**
+     * Prefix of secrets (e.g. an OpenAI-compatible server's API key for the LLM option {@code api_key_conf}): any key
+     * under it is accepted, never shipped by Stoker, and its value is redacted by Spark ({@code spark.redaction.regex}
+     * matches "secret").
+     */
+    public static final String SECRET_PREFIX = "spark.stoker.secret.";
+
     private final String key;
     private final String defaultValue;
     private final String doc;
@@ -70,7 +77,7 @@ public enum StokerOption {
     }
 
     /** @return the known key closest to {@code key} (edit distance), for "did you mean" hints; null if none is close */
-    static String closest(String key, Iterable<String> known) {
+    public static String closest(String key, Iterable<String> known) {
         String best = null;
         int bestDistance = Integer.MAX_VALUE;
         String k = key.toLowerCase(Locale.ROOT);

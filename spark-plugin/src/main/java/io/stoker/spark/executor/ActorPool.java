@@ -18,6 +18,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 
 /**
  * The live actors of one {@link ActorPoolSpec} inside one executor: constructed once (in parallel, each on its own
@@ -25,7 +27,7 @@ import java.util.Map;
  * assigned the executor) and a named child allocator, closed after the actor stops.
  *
  * <p>An actor that dies (its thread threw) is constructed again at the next {@link #actor} call, which the
- * {@code actorInits} metric shows.
+ * {@code actorInits} metric shows; concurrent callers share that one construction.
  *
  * <p>Thread-safety: all methods may be called from any thread.
  */
@@ -38,6 +40,8 @@ final class ActorPool implements AutoCloseable {
     private final Class<?> actorClass;
     private final ActorHandle<?>[] actors;
     private final BufferAllocator[] allocators;
+    /** Per slot: the construction in progress (replacing a dead actor), or null. Guarded by {@code this}. */
+    private final CompletableFuture<ActorHandle<?>>[] building;
     private final int gpusPerActor;
     private volatile Class<?> instanceClass;
     private final java.util.concurrent.atomic.AtomicLong constructions = new java.util.concurrent.atomic.AtomicLong();
@@ -51,6 +55,9 @@ final class ActorPool implements AutoCloseable {
         this.actorClass = actorClass;
         this.actors = new ActorHandle<?>[size];
         this.allocators = new BufferAllocator[size];
+        @SuppressWarnings("unchecked")
+        CompletableFuture<ActorHandle<?>>[] b = new CompletableFuture[size];
+        this.building = b;
         this.gpusPerActor = gpusPerActor;
     }
 
@@ -134,7 +141,11 @@ final class ActorPool implements AutoCloseable {
         }
     }
 
-    private void construct(int i) {
+    /**
+     * Builds actor {@code i} with its own allocator and publishes both in slot {@code i}. Callers make sure only one
+     * construction per slot runs at a time ({@link #start} uses distinct slots; {@link #actor} is single-flight).
+     */
+    private ActorHandle<?> construct(int i) {
         String actorName = spec.name() + "-" + i;
         BufferAllocator alloc = host.allocator().newChildAllocator("actor-" + actorName, 0, Long.MAX_VALUE);
         ActorSpec<Object> as = ActorSpec.of(actorName, ctx -> newActor(ctx, i, alloc))
@@ -156,12 +167,23 @@ final class ActorPool implements AutoCloseable {
             throw new PoolStartException("actor '" + actorName + "' of pool '" + spec.name() + "' cannot start on"
                     + " executor " + host.executorId() + ": " + e.getMessage(), e);
         }
+        boolean published;
         synchronized (this) {
-            actors[i] = h;
-            allocators[i] = alloc;
+            published = !closed;
+            if (published) {
+                actors[i] = h;
+                allocators[i] = alloc;
+            }
+        }
+        if (!published) {
+            // The pool closed while this actor was being built, so close() never saw it: stop it here.
+            h.close();
+            closeAllocator(alloc);
+            throw new IllegalStateException("actor pool '" + spec.name() + "' is closed (executor shutting down)");
         }
         constructions.incrementAndGet();
         host.metrics().actorInit();
+        return h;
     }
 
     /** @return how many actors this pool has constructed successfully, replacements included */
@@ -213,33 +235,81 @@ final class ActorPool implements AutoCloseable {
     }
 
     /**
-     * @return actor {@code i mod size()}, constructed again first if it died
-     * @throws PoolStartException when a replacement fails to construct
+     * Returns actor {@code i mod size()}, constructing it again first if it died. Single-flight per slot: while one
+     * caller constructs a replacement, every other caller asking for that slot waits for the same construction and
+     * gets its actor (or its failure). A failure is not remembered: the next call after it tries again.
+     *
+     * @throws PoolStartException    when the replacement fails to construct
+     * @throws IllegalStateException when the pool is closed (before or during the construction)
      */
     ActorHandle<?> actor(int i) {
         int idx = Math.floorMod(i, actors.length);
-        ActorHandle<?> h;
+        CompletableFuture<ActorHandle<?>> running;
+        CompletableFuture<ActorHandle<?>> mine = null;
+        ActorHandle<?> dead = null;
+        BufferAllocator deadAllocator = null;
         synchronized (this) {
-            if (closed) {
-                throw new IllegalStateException("actor pool '" + spec.name() + "' is closed (executor shutting down)");
-            }
-            h = actors[idx];
+            checkOpen();
+            ActorHandle<?> h = actors[idx];
             if (h != null && h.isAlive()) {
                 return h;
             }
-            if (h != null) {
-                LOG.warn("actor '{}' died ({}); constructing it again", h.name(), h.deathCause());
-                h.close();
+            running = building[idx];
+            if (running == null) {
+                mine = new CompletableFuture<>();
+                building[idx] = mine;
+                dead = h;
+                deadAllocator = allocators[idx];
                 actors[idx] = null;
-                if (allocators[idx] != null) {
-                    closeAllocator(allocators[idx]);
-                    allocators[idx] = null;
-                }
+                allocators[idx] = null;
             }
         }
-        construct(idx);
-        synchronized (this) {
-            return actors[idx];
+        if (running != null) {
+            return await(running);
+        }
+        try {
+            if (dead != null) {
+                LOG.warn("actor '{}' died ({}); constructing it again", dead.name(), dead.deathCause());
+                dead.close();
+            }
+            if (deadAllocator != null) {
+                closeAllocator(deadAllocator);
+            }
+            ActorHandle<?> h = construct(idx);
+            mine.complete(h);
+            return h;
+        } catch (RuntimeException | Error e) {
+            mine.completeExceptionally(e);
+            throw e;
+        } finally {
+            synchronized (this) {
+                building[idx] = null;
+            }
+        }
+    }
+
+    private ActorHandle<?> await(CompletableFuture<ActorHandle<?>> f) {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for an actor of pool '" + spec.name()
+                    + "' to be constructed", e);
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof RuntimeException) {
+                throw (RuntimeException) c;
+            }
+            if (c instanceof Error) {
+                throw (Error) c;
+            }
+            throw new PoolStartException("actor pool '" + spec.name() + "': " + c, c);
+        }
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("actor pool '" + spec.name() + "' is closed (executor shutting down)");
         }
     }
 

@@ -48,6 +48,7 @@ public final class ExecutorRuntime implements AutoCloseable {
     private final ArtifactCache artifacts;
     private final ConcurrentHashMap<String, CompletableFuture<ActorPool>> pools = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, CompletableFuture<GraphReplicas>> graphs = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, CompletableFuture<AutoCloseable>> services = new ConcurrentHashMap<>();
     private final List<String> poolOrder = java.util.Collections.synchronizedList(new ArrayList<>());
     private final java.util.concurrent.atomic.AtomicLong reportSeq = new java.util.concurrent.atomic.AtomicLong();
     private volatile boolean closed;
@@ -135,6 +136,59 @@ public final class ExecutorRuntime implements AutoCloseable {
             if (graphs.remove(spec.key(), f)) {
                 g.close();
             }
+        }
+    }
+
+    /**
+     * A long-lived executor service (e.g. an LLM processor: model, engines, their actors and graphs), created once
+     * per key at the first request; concurrent requests wait for that one creation, a failed creation is forgotten.
+     * A service that {@code healthy} rejects (an engine died) is closed and created again. Services are closed
+     * before the pools and the runtime at executor shutdown.
+     */
+    @SuppressWarnings("unchecked")
+    public <T extends AutoCloseable> T service(String key, java.util.function.Supplier<T> create,
+                                               java.util.function.Predicate<T> healthy) {
+        while (true) {
+            CompletableFuture<AutoCloseable> f = startOnce(services, key, () -> {
+                checkOpen();
+                return create.get();
+            });
+            T s = (T) await(f, "service '" + key + "'");
+            if (healthy.test(s)) {
+                return s;
+            }
+            if (services.remove(key, f)) {
+                LOG.warn("service '{}' on executor {} is broken; building it again", key, executorId);
+                closeQuietly(s);
+            }
+        }
+    }
+
+    /** Closes and forgets the service if {@code s} is still the one registered under {@code key}. */
+    public void discardService(String key, AutoCloseable s) {
+        CompletableFuture<AutoCloseable> f = services.get(key);
+        if (f != null && f.getNow(null) == s && services.remove(key, f)) {
+            closeQuietly(s);
+        }
+    }
+
+    /** @return the services started so far (for metrics) */
+    public List<AutoCloseable> services() {
+        List<AutoCloseable> out = new ArrayList<>();
+        for (CompletableFuture<AutoCloseable> f : services.values()) {
+            AutoCloseable s = f.getNow(null);
+            if (s != null) {
+                out.add(s);
+            }
+        }
+        return out;
+    }
+
+    private void closeQuietly(AutoCloseable s) {
+        try {
+            s.close();
+        } catch (Exception e) {
+            LOG.warn("closing a Stoker service on executor {} failed: {}", executorId, e.toString());
         }
     }
 
@@ -267,6 +321,10 @@ public final class ExecutorRuntime implements AutoCloseable {
             }
         }
         graphs.clear();
+        for (AutoCloseable s : services()) {
+            closeQuietly(s);
+        }
+        services.clear();
         List<String> order = new ArrayList<>(poolOrder);
         for (int i = order.size() - 1; i >= 0; i--) {
             CompletableFuture<ActorPool> f = pools.get(order.get(i));

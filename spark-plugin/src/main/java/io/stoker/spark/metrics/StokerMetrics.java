@@ -36,6 +36,16 @@ public final class StokerMetrics {
     public static final String BATCH_LATENCY = "batchLatency";
     public static final String ARROW_ALLOCATED_BYTES = "arrowAllocatedBytes";
     public static final String ACTORS_ALIVE = "actorsAlive";
+    public static final String LLM_MODEL_LOADS = "llmModelLoads";
+    public static final String LLM_ROWS = "llmRows";
+    public static final String LLM_ERRORED_ROWS = "llmErroredRows";
+    public static final String LLM_INPUT_TOKENS = "llmInputTokens";
+    public static final String LLM_GENERATED_TOKENS = "llmGeneratedTokens";
+    public static final String LLM_TOKEN_RATE = "llmGeneratedTokensPerSecond";
+    public static final String LLM_QUEUE_DEPTH = "llmQueueDepth";
+    public static final String LLM_RUNNING = "llmRunningSequences";
+    public static final String LLM_KV_USED_PERMILLE = "llmKvUsedPermille";
+    public static final String LLM_BATCH_SIZE = "llmBatchSize";
 
     private final MetricRegistry registry;
     private final Counter actorInits;
@@ -51,6 +61,15 @@ public final class StokerMetrics {
     private final Counter artifactCacheHits;
     private final Counter artifactBytes;
     private final Timer batchLatency;
+    private final Counter llmModelLoads;
+    private final Counter llmRows;
+    private final Counter llmErroredRows;
+    private final Counter llmInputTokens;
+    private final Counter llmGeneratedTokens;
+    private final com.codahale.metrics.Meter llmTokenRate;
+    private final com.codahale.metrics.Histogram llmBatchSize;
+    private volatile java.util.function.Supplier<java.util.Collection<io.stoker.llm.batch.LlmEngine.Stats>> llmStats =
+            java.util.List::of;
     private final AtomicLong version = new AtomicLong();
 
     /**
@@ -73,6 +92,19 @@ public final class StokerMetrics {
         artifactCacheHits = registry.counter(ARTIFACT_CACHE_HITS);
         artifactBytes = registry.counter(ARTIFACT_BYTES);
         batchLatency = registry.timer(BATCH_LATENCY);
+        llmModelLoads = registry.counter(LLM_MODEL_LOADS);
+        llmRows = registry.counter(LLM_ROWS);
+        llmErroredRows = registry.counter(LLM_ERRORED_ROWS);
+        llmInputTokens = registry.counter(LLM_INPUT_TOKENS);
+        llmGeneratedTokens = registry.counter(LLM_GENERATED_TOKENS);
+        llmTokenRate = registry.meter(LLM_TOKEN_RATE);
+        llmBatchSize = registry.histogram(LLM_BATCH_SIZE);
+        registry.register(LLM_QUEUE_DEPTH, (Gauge<Long>) () -> sumStats(st -> st.waiting()));
+        registry.register(LLM_RUNNING, (Gauge<Long>) () -> sumStats(st -> st.running()));
+        registry.register(LLM_KV_USED_PERMILLE, (Gauge<Long>) () -> {
+            long total = sumStats(st -> st.totalBlocks());
+            return total == 0 ? 0 : 1000 * (total - sumStats(st -> st.freeBlocks())) / total;
+        });
         registry.register(ARROW_ALLOCATED_BYTES, (Gauge<Long>) arrowAllocated::getAsLong);
         registry.register(ACTORS_ALIVE, (Gauge<Long>) actorsAlive::getAsLong);
     }
@@ -121,6 +153,33 @@ public final class StokerMetrics {
         inc(artifactCacheHits, 1);
     }
 
+    /** Sets where the LLM gauges (queue depth, running sequences, KV use) read the engines' counters. */
+    public void llmEngineStats(java.util.function.Supplier<java.util.Collection<io.stoker.llm.batch.LlmEngine.Stats>> s) {
+        llmStats = s;
+    }
+
+    private long sumStats(java.util.function.ToLongFunction<io.stoker.llm.batch.LlmEngine.Stats> f) {
+        long n = 0;
+        for (io.stoker.llm.batch.LlmEngine.Stats st : llmStats.get()) {
+            n += f.applyAsLong(st);
+        }
+        return n;
+    }
+
+    public void llmModelLoad() {
+        inc(llmModelLoads, 1);
+    }
+
+    /** Records one finished batch of an LLM call: rows, errored rows, tokens, and the engines' batch size. */
+    public void llmBatch(long rows, long errored, long inputTokens, long generatedTokens, long engineBatchSize) {
+        llmErroredRows.inc(errored);
+        llmInputTokens.inc(inputTokens);
+        llmGeneratedTokens.inc(generatedTokens);
+        llmTokenRate.mark(generatedTokens);
+        llmBatchSize.update(engineBatchSize);
+        inc(llmRows, rows);
+    }
+
     private void inc(Counter c, long n) {
         c.inc(n);
         version.incrementAndGet();
@@ -148,6 +207,11 @@ public final class StokerMetrics {
         m.put(ARTIFACT_BYTES, artifactBytes.getCount());
         m.put(ARROW_ALLOCATED_BYTES, gauge(ARROW_ALLOCATED_BYTES));
         m.put(ACTORS_ALIVE, gauge(ACTORS_ALIVE));
+        m.put(LLM_MODEL_LOADS, llmModelLoads.getCount());
+        m.put(LLM_ROWS, llmRows.getCount());
+        m.put(LLM_ERRORED_ROWS, llmErroredRows.getCount());
+        m.put(LLM_INPUT_TOKENS, llmInputTokens.getCount());
+        m.put(LLM_GENERATED_TOKENS, llmGeneratedTokens.getCount());
         com.codahale.metrics.Snapshot s = batchLatency.getSnapshot();
         m.put("batchLatencyP50Micros", (long) s.getMedian() / 1_000);
         m.put("batchLatencyP99Micros", (long) s.get99thPercentile() / 1_000);

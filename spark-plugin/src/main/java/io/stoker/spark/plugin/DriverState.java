@@ -26,6 +26,8 @@ public final class DriverState {
     private final String session;
     private final StokerConf conf;
     private final ConcurrentHashMap<String, ExecutorReport> reports = new ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicReference<String> failure =
+            new java.util.concurrent.atomic.AtomicReference<>();
 
     DriverState(String session, StokerConf conf) {
         this.session = session;
@@ -52,6 +54,19 @@ public final class DriverState {
 
     public StokerConf conf() {
         return conf;
+    }
+
+    /** @return true when this is the application's first failure (it is kept), false when one was already kept */
+    boolean fail(String reason) {
+        return failure.compareAndSet(null, reason);
+    }
+
+    /**
+     * @return why Stoker failed this application (an executor could not start its eager actor pools), or null while
+     * it has not; once set, every job of the application is cancelled with this reason
+     */
+    public String failure() {
+        return failure.get();
     }
 
     /** Keeps the newer of the stored and the given report of its executor. */

@@ -21,7 +21,8 @@ import java.util.Map;
 /**
  * The executor part of Stoker's plugin. {@link #init} starts one {@link ExecutorRuntime} for this executor, pinned to
  * the GPU addresses Spark assigned it ({@code PluginContext.resources()}), starts the eager actor pools, and sends a
- * first report to the driver. After each task that changed Stoker's metrics it sends a fresh report with
+ * first report to the driver. When an eager pool fails to start it reports the failure to the driver (which then
+ * fails the application, see {@code ApplicationFailure}) and fails the executor. After each task that changed Stoker's metrics it sends a fresh report with
  * {@code ask}, before the task's result reaches the driver, so a finished job's reports are complete.
  * {@link #shutdown} closes the runtime.
  *
@@ -63,18 +64,39 @@ public final class StokerExecutorPlugin implements ExecutorPlugin {
         List<String> addresses = gpus == null ? List.of() : Arrays.asList(gpus.addresses());
         String appId = ctx.conf().get("spark.app.id", "");
         Path artifactsDir = Path.of(SparkFiles.getRootDirectory(), "stoker-artifacts");
-        ExecutorRuntime rt = new ExecutorRuntime(session, appId, ctx.executorID(), hostname(ctx), conf, addresses,
-                ctx.metricRegistry(), ArtifactCache.hadoopConfiguration(settings), artifactsDir);
+        ExecutorRuntime rt = null;
         try {
+            rt = new ExecutorRuntime(session, appId, ctx.executorID(), hostname(ctx), conf, addresses,
+                    ctx.metricRegistry(), ArtifactCache.hadoopConfiguration(settings), artifactsDir);
             rt.startEagerPools();
         } catch (RuntimeException e) {
-            rt.close();
+            if (rt != null) {
+                rt.close();
+            }
+            reportStartFailure(ctx, e);
             throw e;
         }
         runtime = rt;
         ExecutorRuntimes.register(rt);
         LOG.info("Stoker runtime started on executor {} (session {}), GPUs {}", ctx.executorID(), session, addresses);
         report(false);
+    }
+
+    /**
+     * Tells the driver plugin, before this executor fails, that Stoker could not start here, so it fails the
+     * application with this cause instead of waiting for replacement executors that fail the same way. Not in
+     * local mode: there the executor lives in the driver JVM and the exception fails SparkContext creation itself.
+     */
+    private static void reportStartFailure(PluginContext ctx, RuntimeException e) {
+        if ("driver".equals(ctx.executorID())) { // SparkContext.DRIVER_IDENTIFIER: local mode
+            return;
+        }
+        try {
+            ctx.ask(new ExecutorStartFailure(ctx.executorID(), hostname(ctx), e.getMessage()));
+        } catch (Exception askFailed) {
+            LOG.warn("Stoker could not tell the driver why executor {} fails to start: {}", ctx.executorID(),
+                    askFailed.toString());
+        }
     }
 
     /** PluginContext.hostname() throws in executor JVMs of Spark 4.0 (their RpcEnv has no address). */

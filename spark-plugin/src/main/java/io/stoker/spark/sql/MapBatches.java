@@ -1,6 +1,7 @@
 package io.stoker.spark.sql;
 
 import io.stoker.spark.StokerSparkPlugin;
+import io.stoker.spark.actor.ActorPoolSpec;
 import io.stoker.spark.config.StokerConf;
 import io.stoker.spark.graph.GraphSpec;
 import io.stoker.spark.plugin.DriverState;
@@ -33,7 +34,8 @@ import java.util.Set;
  * <p>With input columns kept, each output batch must have as many rows as its input batch (row i extends input
  * row i). With every input column dropped, a batch may yield any number of rows (filter, explode).
  *
- * <p>Immutable: the {@code with}-style methods return copies. {@link #apply} runs on the driver.
+ * <p>Immutable: the {@code with}-style methods return copies. {@link #apply} runs on the driver, where it refuses,
+ * before any job runs, a spec that uses an unknown pool or declares a pool differently from the configuration.
  */
 public final class MapBatches extends AbstractFunction1<Dataset<Row>, Dataset<Row>> implements java.io.Serializable {
     private static final long serialVersionUID = 1L;
@@ -105,11 +107,24 @@ public final class MapBatches extends AbstractFunction1<Dataset<Row>, Dataset<Ro
             throw new IllegalStateException("mapBatches over graph '" + spec.name() + "': Stoker is disabled"
                     + " (spark.stoker.enabled=false)");
         }
+        if (state.failure() != null) {
+            throw new IllegalStateException("mapBatches over graph '" + spec.name() + "': Stoker failed this"
+                    + " application " + state.failure());
+        }
         for (String pool : spec.poolsUsed()) {
-            if (!conf.pools().containsKey(pool) && !spec.pools().containsKey(pool)) {
+            ActorPoolSpec configured = conf.pools().get(pool);
+            ActorPoolSpec declared = spec.pools().get(pool);
+            if (configured == null && declared == null) {
                 throw new IllegalArgumentException("graph spec '" + spec.name() + "' uses actor pool '" + pool
                         + "', which is neither configured (spark.stoker.pool." + pool + ".class) nor declared with"
                         + " GraphSpec.Builder.pool(...); configured pools: " + conf.pools().keySet());
+            }
+            // Executors refuse this too, but only at task time, after starting the graph's other pools.
+            if (configured != null && declared != null && !configured.equals(declared)) {
+                throw new IllegalArgumentException("graph spec '" + spec.name() + "' declares actor pool '" + pool
+                        + "' as " + declared + ", but the configuration (spark.stoker.pool." + pool + ".*) declares"
+                        + " it as " + configured + "; rename the pool in code, remove the spark.stoker.pool." + pool
+                        + ".* settings, or make the two declarations equal");
             }
         }
         StructType in = df.schema();

@@ -103,5 +103,29 @@ class StokerConfTest {
             assertThat(text).as("docs/configuration.md lists pool option " + o.suffix())
                     .contains("`spark.stoker.pool.<name>." + o.suffix() + "`");
         }
+        for (String suffix : io.stoker.spark.server.ServerSpec.OPTIONS.keySet()) {
+            assertThat(text).as("docs/configuration.md lists server option " + suffix)
+                    .contains("`spark.stoker.server.<name>." + suffix + "`");
+        }
+    }
+
+    @Test
+    void shouldParseManagedServersAndNameEveryProblem() {
+        StokerConf c = StokerConf.parse(Map.of("spark.stoker.server.vllm.command",
+                "vllm serve {model} --port {port} --tensor-parallel-size {gpus}", "spark.stoker.server.vllm.model",
+                "/m", "spark.stoker.server.vllm.gpus", "2", "spark.stoker.server.vllm.env.HF_HOME", "/cache",
+                "spark.stoker.secret.openai", "sk-x"));
+        io.stoker.spark.server.ServerSpec s = c.servers().get("vllm");
+        assertThat(s.command(8123, java.util.List.of("4", "5"))).containsExactly("vllm", "serve", "/m", "--port",
+                "8123", "--tensor-parallel-size", "2");
+        assertThat(s.env()).containsEntry("HF_HOME", "/cache");
+        assertThat(StokerConf.parse(c.toMap())).isEqualTo(c);
+        assertThat(c.toMap()).doesNotContainKey("spark.stoker.secret.openai");
+        assertThatThrownBy(() -> StokerConf.parse(Map.of("spark.stoker.server.a.command", "srv --model {modle}",
+                "spark.stoker.server.b.gpus", "1", "spark.stoker.server.c.comand", "x")))
+                .hasMessageContaining("spark.stoker.server.a.command has the unknown placeholder {modle}")
+                .hasMessageContaining("spark.stoker.server.a.command must contain {port}")
+                .hasMessageContaining("spark.stoker.server.b.command is missing")
+                .hasMessageContaining("unknown Stoker option spark.stoker.server.c.comand");
     }
 }

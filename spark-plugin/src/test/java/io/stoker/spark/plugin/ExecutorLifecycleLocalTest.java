@@ -81,6 +81,16 @@ class ExecutorLifecycleLocalTest {
     }
 
     @Test
+    void shouldFailStartupNamingTheEagerPoolWhoseClassDoesNotLoad() {
+        // local[N]: the executor plugin runs inside SparkContext creation, so its failure fails that creation.
+        assertThatThrownBy(() -> LocalSpark.start("bad-pool", Map.of(
+                "spark.stoker.pool.ghost.class", "com.example.NoSuchActor",
+                "spark.stoker.pool.ghost.eager", "true")).stop())
+                .hasMessageContaining("actor pool 'ghost' on executor driver: actor class com.example.NoSuchActor"
+                        + " cannot be loaded");
+    }
+
+    @Test
     void shouldFailStartupNamingTheMalformedValue() {
         assertThatThrownBy(() -> LocalSpark.start("bad-conf", Map.of("spark.stoker.pool.m.class", "x.Y",
                 "spark.stoker.pool.m.count", "zero")).stop())

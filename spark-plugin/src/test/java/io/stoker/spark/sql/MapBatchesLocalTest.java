@@ -166,6 +166,23 @@ class MapBatchesLocalTest {
     }
 
     @Test
+    void shouldRefuseOnTheDriverAPoolDeclaredInCodeDifferentlyFromTheConfiguration() {
+        long jobsBefore = spark.sparkContext().statusTracker().getJobIdsForGroup(null).length;
+        GraphSpec spec = GraphSpec.builder("clash")
+                .pool(ActorPoolSpec.ofClass("doubler", TestActors.SlowLoader.class).withCount(2))
+                .actor("d", "doubler", "doubled", GraphSpec.INPUT)
+                .build();
+        // Thrown by transform itself (MapBatches.apply on the driver), not by an action: no job, no actor load.
+        assertThatThrownBy(() -> ids(10, 1).transform(Stoker.mapBatches(spec, DOUBLED)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("graph spec 'clash' declares actor pool 'doubler' as ActorPoolSpec[doubler, "
+                        + TestActors.SlowLoader.class.getName() + ", count=2")
+                .hasMessageContaining("but the configuration (spark.stoker.pool.doubler.*) declares it as"
+                        + " ActorPoolSpec[doubler, " + TestActors.Doubler.class.getName() + ", count=auto");
+        assertThat(spark.sparkContext().statusTracker().getJobIdsForGroup(null)).hasSize((int) jobsBefore);
+    }
+
+    @Test
     void shouldPublishMetricsThroughSparksMetricsSystem() {
         ids(10, 1).transform(Stoker.mapBatches(GraphSpec.of("double", "doubler", "doubled"), DOUBLED)).count();
         var sources = SparkEnv.get().metricsSystem().getSourcesByName("plugin." + io.stoker.spark.StokerSparkPlugin

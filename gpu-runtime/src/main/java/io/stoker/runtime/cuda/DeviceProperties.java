@@ -1,0 +1,39 @@
+package io.stoker.runtime.cuda;
+
+/**
+ * What a device offers, as the driver reports it.
+ *
+ * @param ordinal                 device ordinal
+ * @param name                    e.g. "NVIDIA H200"
+ * @param computeMajor            compute capability, major (9 for Hopper)
+ * @param computeMinor            compute capability, minor
+ * @param totalMemory             bytes of device memory
+ * @param multiprocessors         SM count
+ * @param maxThreadsPerBlock      threads per block
+ * @param maxSharedPerBlock       shared memory per block without opt-in, bytes
+ * @param maxSharedPerBlockOptin  shared memory per block with opt-in (MAX_DYNAMIC_SHARED_SIZE_BYTES), bytes
+ * @param warpSize                threads per warp
+ * @param maxGridX                blocks in x
+ * @param maxGridY                blocks in y
+ * @param maxGridZ                blocks in z
+ */
+public record DeviceProperties(int ordinal, String name, int computeMajor, int computeMinor, long totalMemory,
+                               int multiprocessors, int maxThreadsPerBlock, int maxSharedPerBlock,
+                               int maxSharedPerBlockOptin, int warpSize, int maxGridX, int maxGridY, int maxGridZ) {
+
+    static DeviceProperties query(int ordinal) {
+        int dev = CudaNative.deviceGet(ordinal);
+        return new DeviceProperties(ordinal, CudaNative.deviceName(dev), attr(75, dev), attr(76, dev),
+                CudaNative.deviceTotalMem(dev), attr(16, dev), attr(1, dev), attr(8, dev), attr(97, dev),
+                attr(10, dev), attr(5, dev), attr(6, dev), attr(7, dev));
+    }
+
+    private static int attr(int a, int dev) {
+        return CudaNative.deviceAttribute(a, dev);
+    }
+
+    /** @return the architecture number NVRTC takes, e.g. 90 for {@code sm_90} */
+    public int arch() {
+        return computeMajor * 10 + computeMinor;
+    }
+}

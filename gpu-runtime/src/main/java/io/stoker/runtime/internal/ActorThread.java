@@ -1,0 +1,116 @@
+package io.stoker.runtime.internal;
+
+import io.stoker.runtime.WaitPolicy;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
+/**
+ * The thread of one actor. Besides running the actor's loop it records what it runs now, for timeout diagnostics and
+ * task watchdogs ({@link #markBusy}), and which compiled graph's task it runs, so collectives called inside a method
+ * know which graph and execution they belong to ({@link #enterTask}).
+ *
+ * <p>Thread-safety: the mark/enter methods are called by this thread only; the readers by any thread (racy reads of
+ * diagnostics; the task serial and owner are published with release stores).
+ */
+public final class ActorThread extends Thread {
+    private static final VarHandle OWNER;
+    private static final VarHandle SERIAL;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            OWNER = l.findVarHandle(ActorThread.class, "busyOwner", Object.class);
+            SERIAL = l.findVarHandle(ActorThread.class, "taskSerial", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final WaitPolicy waitPolicy;
+    private String busyWith;
+    private long busySinceNanos;
+    @SuppressWarnings("unused") // accessed through OWNER
+    private Object busyOwner;
+    @SuppressWarnings("unused") // accessed through SERIAL
+    private long taskSerial;
+    private GraphScope scope;
+    private ActorProgress progress;
+
+    public ActorThread(Runnable body, String name, WaitPolicy waitPolicy) {
+        super(body, name);
+        this.waitPolicy = waitPolicy;
+        setDaemon(true);
+    }
+
+    /** @return the calling thread as an actor thread, or null when it is not one */
+    public static ActorThread current() {
+        Thread t = Thread.currentThread();
+        return t instanceof ActorThread ? (ActorThread) t : null;
+    }
+
+    public WaitPolicy waitPolicy() {
+        return waitPolicy;
+    }
+
+    /** Records that this thread starts running {@code what} for {@code owner} (a graph program, or null). */
+    public void markBusy(Object owner, String what, long nowNanos) {
+        busySinceNanos = nowNanos;
+        busyWith = what;
+        OWNER.setRelease(this, owner);
+        SERIAL.setRelease(this, (long) SERIAL.get(this) + 1); // publishes the fields above
+    }
+
+    /** Clears {@link #markBusy}. */
+    public void markIdle() {
+        OWNER.setRelease(this, null);
+        busyWith = null;
+    }
+
+    /** @return what this thread runs now and for how long, or null when it runs no task (racy, for messages) */
+    public String busyDescription(String actorName) {
+        String what = busyWith;
+        if (what == null) {
+            return null;
+        }
+        long ms = (System.nanoTime() - busySinceNanos) / 1_000_000;
+        return actorName + " running " + what + " for " + ms + " ms";
+    }
+
+    /** @return when the running task started ({@link System#nanoTime()}); read after {@link #busyOwner()} */
+    public long busySinceNanos() {
+        return busySinceNanos;
+    }
+
+    /** @return the owner given to the running task's {@link #markBusy}, or null when idle */
+    public Object busyOwner() {
+        return OWNER.getAcquire(this);
+    }
+
+    /** @return a number that changes whenever a new task starts */
+    public long taskSerial() {
+        return (long) SERIAL.getAcquire(this);
+    }
+
+    /** Marks that the next calls on this thread run inside execution {@code progress.current()} of {@code scope}. */
+    public void enterTask(GraphScope graph, ActorProgress p) {
+        this.scope = graph;
+        this.progress = p;
+    }
+
+    /** Ends {@link #enterTask}. */
+    public void exitTask() {
+        this.scope = null;
+        this.progress = null;
+    }
+
+    /** @return the graph whose task this thread runs now, or null (an eager call, or no task) */
+    public GraphScope scope() {
+        return scope;
+    }
+
+    /** @return this actor's progress in {@link #scope()}, or null */
+    public ActorProgress progress() {
+        return progress;
+    }
+}

@@ -1,0 +1,248 @@
+package io.stoker.spark.llm;
+
+import io.stoker.llm.LoadedModel;
+import io.stoker.llm.ModelLoader;
+import io.stoker.llm.batch.EngineConfig;
+import io.stoker.llm.batch.LlmEngine;
+import io.stoker.llm.batch.ModelExecutor;
+import io.stoker.llm.parallel.ParallelExecutor;
+import io.stoker.llm.tensor.DType;
+import io.stoker.runtime.StokerRuntime;
+import io.stoker.runtime.actor.ActorHandle;
+import io.stoker.runtime.actor.ActorSpec;
+import io.stoker.runtime.graph.BackpressurePolicy;
+import io.stoker.runtime.graph.CompiledGraph;
+import io.stoker.runtime.graph.GraphBuilder;
+import io.stoker.runtime.graph.GraphOptions;
+import io.stoker.runtime.graph.InputNode;
+import io.stoker.runtime.graph.Node;
+import io.stoker.spark.executor.ExecutorRuntime;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One executor's LLM processor for one model and set of engine options: the model, loaded once for the whole
+ * application, and one or more lanes. A lane is the processor's compiled graph on the executor's runtime:
+ * <pre>
+ *   RequestBatch (Arrow) ─▶ preparer actor: template + tokenize ─▶ engine actor: enqueue ─▶ (engine steps)
+ *   RowBatch (finished)  ─▶ assembler actor: results ─▶ Arrow batch
+ * </pre>
+ * The engine continuously batches the rows of every task that feeds it; while it steps, the preparer already
+ * tokenizes the next batches. Lanes: one per GPU group (tensor_parallel GPUs) on a GPU executor, one CPU engine
+ * otherwise, or the call's {@code engines} option; tasks spread their batches over lanes round-robin.
+ *
+ * <p>Thread-safety: {@link #submit} from any thread.
+ */
+public final class LlmProcessor implements RowProcessor {
+    private static final Logger LOG = LoggerFactory.getLogger(LlmProcessor.class);
+    private static final AtomicLong IDS = new AtomicLong();
+
+    private final String key;
+    private final LoadedModel model;
+    private final List<Lane> lanes;
+    private final AtomicLong turn = new AtomicLong();
+    private volatile boolean closed;
+
+    /** One engine with its preparer and assembler actors and the two compiled graphs through them. */
+    private record Lane(ActorHandle<RequestPreparer> preparer, ActorHandle<EngineActor> engine,
+                        ActorHandle<ResultAssembler> assembler, CompiledGraph<RequestBatch, RowBatch> prepare,
+                        CompiledGraph<RowBatch, VectorSchemaRoot> finish, LlmEngine llm) {
+    }
+
+    private LlmProcessor(String key, LoadedModel model, List<Lane> lanes) {
+        this.key = key;
+        this.model = model;
+        this.lanes = List.copyOf(lanes);
+    }
+
+    static LlmProcessor start(ExecutorRuntime host, LlmSpec spec, String key) {
+        long t0 = System.nanoTime();
+        LoadedModel model = ModelLoader.load(localModel(host, spec.model()));
+        host.metrics().llmModelLoad();
+        List<Lane> lanes = new ArrayList<>();
+        try {
+            checkDtype(spec, model);
+            int gpus = host.gpuAddresses().size();
+            int tp = spec.tensorParallel();
+            int n = spec.engines() > 0 ? spec.engines() : Math.max(1, gpus / tp);
+            boolean pinGpus = spec.engines() == 0 && gpus >= tp;
+            int threads = spec.threads() > 0 ? spec.threads()
+                    : Math.max(1, (int) Math.round(host.conf().effectiveRuntimeCpus()) / n);
+            EngineConfig cfg = EngineConfig.defaults().withKvCacheBytes(spec.kvCacheBytes())
+                    .withMaxBatchTokens(spec.maxBatchTokens()).withMaxNumSeqs(spec.maxNumSeqs())
+                    .withThreads(threads).withMaxModelLen(spec.maxModelLen());
+            StokerRuntime rt = host.runtime();
+            long id = IDS.incrementAndGet();
+            for (int i = 0; i < n; i++) {
+                lanes.add(lane(host, rt, model, cfg, tp, pinGpus, "llm" + id + "-" + i));
+            }
+        } catch (RuntimeException | Error e) {
+            new LlmProcessor(key, model, lanes).close();
+            throw e;
+        }
+        LOG.info("LLM processor for {} on executor {}: {} engine(s), model loaded in {} ms", spec.model(),
+                host.executorId(), lanes.size(), (System.nanoTime() - t0) / 1_000_000);
+        LlmProcessor p = new LlmProcessor(key, model, lanes);
+        host.metrics().llmEngineStats(() -> engineStats(host));
+        return p;
+    }
+
+    private static Collection<LlmEngine.Stats> engineStats(ExecutorRuntime host) {
+        List<LlmEngine.Stats> out = new ArrayList<>();
+        for (AutoCloseable s : host.services()) {
+            if (s instanceof LlmProcessor p && !p.closed) {
+                for (Lane l : p.lanes) {
+                    out.add(l.llm().stats());
+                }
+            }
+        }
+        return out;
+    }
+
+    private static Lane lane(ExecutorRuntime host, StokerRuntime rt, LoadedModel model, EngineConfig cfg, int tp,
+                             boolean pinGpus, String name) {
+        ActorHandle<EngineActor> engine = rt.createActor(ActorSpec.<EngineActor>of(name + "-engine", ctx -> {
+            ModelExecutor ex = tp > 1 ? ParallelExecutor.tensorParallel(rt, model, cfg, tp)
+                    : new io.stoker.llm.batch.LocalExecutor(model, cfg);
+            return new EngineActor(new LlmEngine(model, ex, cfg).start());
+        }).withGpus(pinGpus ? tp : 0));
+        LlmEngine llm = engine.call(EngineActor::engine).join();
+        int capacity = llm.stats().totalBlocks() * cfg.blockSize();
+        ActorHandle<RequestPreparer> preparer = rt.createActor(ActorSpec.of(name + "-prepare",
+                ctx -> new RequestPreparer(model, llm.maxModelLen(), capacity)));
+        ActorHandle<ResultAssembler> assembler = rt.createActor(ActorSpec.of(name + "-assemble",
+                ctx -> new ResultAssembler(host.allocator().newChildAllocator(name + "-output", 0, Long.MAX_VALUE))));
+        GraphOptions opts = GraphOptions.defaults().withMaxInFlight(4096).withBackpressure(BackpressurePolicy.WAIT)
+                .withSubmitTimeoutMillis(Long.MAX_VALUE / 4);
+        GraphBuilder g = GraphBuilder.on(rt, name + "-prepare");
+        InputNode<RequestBatch> in = g.input();
+        Node<RowBatch> prepared = g.bind(preparer, RequestPreparer::prepare, in);
+        Node<RowBatch> enqueued = g.bind(engine, EngineActor::enqueue, prepared);
+        CompiledGraph<RequestBatch, RowBatch> prepare = g.compile(enqueued, opts.withName(name + "-prepare"));
+        GraphBuilder f = GraphBuilder.on(rt, name + "-finish");
+        InputNode<RowBatch> done = f.input();
+        Node<VectorSchemaRoot> out = f.bind(assembler, ResultAssembler::assemble, done);
+        CompiledGraph<RowBatch, VectorSchemaRoot> finish = f.compile(out, opts.withName(name + "-finish"));
+        return new Lane(preparer, engine, assembler, prepare, finish, llm);
+    }
+
+    /** Turns the model option into a local path: remote URIs go through the executor's artifact cache (once). */
+    private static String localModel(ExecutorRuntime host, String model) {
+        int colon = model.indexOf(':');
+        if (colon > 1) {
+            String scheme = model.substring(0, colon).toLowerCase(Locale.ROOT);
+            if (!scheme.equals("file") && !scheme.equals("demo")) {
+                return host.artifacts().fetch(model).toString();
+            }
+            if (scheme.equals("file")) {
+                return java.nio.file.Path.of(URI.create(model)).toString();
+            }
+        }
+        return model;
+    }
+
+    private static void checkDtype(LlmSpec spec, LoadedModel model) {
+        if (spec.dtype().equals("auto")) {
+            return;
+        }
+        String probe = "model.layers.0.self_attn.q_proj.weight";
+        DType stored = model.tensors().has(probe) ? model.tensors().get(probe).dtype() : null;
+        String want = switch (spec.dtype()) {
+            case "float32" -> "F32";
+            case "float16" -> "F16";
+            case "bfloat16" -> "BF16";
+            default -> "Q8_0";
+        };
+        if (stored != null && !stored.name().equals(want)) {
+            throw new LlmConfigException("LLM option 'dtype' = '" + spec.dtype() + "', but model " + spec.model()
+                    + " stores its weights as " + stored + " and the CPU engine runs weights as stored; use dtype=auto"
+                    + " or a model file of that type");
+        }
+    }
+
+    /** Sends a batch through the next lane (round-robin). */
+    @Override
+    public Pending submit(RequestBatch batch) {
+        Lane l = lanes.get((int) Math.floorMod(turn.getAndIncrement(), (long) lanes.size()));
+        CompletableFuture<RowBatch> enqueued = l.prepare().executeAsync(batch);
+        CompletableFuture<VectorSchemaRoot> out = enqueued.thenCompose(rb -> rb.done().handle((x, e) -> rb))
+                .thenCompose(rb -> l.finish().executeAsync(rb));
+        return new Pending(enqueued, out);
+    }
+
+    @Override
+    public long running() {
+        long n = 0;
+        for (LlmEngine.Stats s : stats()) {
+            n += s.running();
+        }
+        return n;
+    }
+
+    /** @return the engines' counters, one per lane */
+    public List<LlmEngine.Stats> stats() {
+        List<LlmEngine.Stats> out = new ArrayList<>();
+        for (Lane l : lanes) {
+            out.add(l.llm().stats());
+        }
+        return out;
+    }
+
+    /** @return false once an engine died or an actor of a lane is gone: the executor then builds a new processor */
+    @Override
+    public boolean isHealthy() {
+        if (closed) {
+            return false;
+        }
+        for (Lane l : lanes) {
+            if (!l.llm().isUsable() || !l.engine().isAlive() || !l.preparer().isAlive() || !l.assembler().isAlive()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** @return the lanes' engines (for diagnostics and watchdogs) */
+    public List<LlmEngine> engines() {
+        List<LlmEngine> out = new ArrayList<>();
+        for (Lane l : lanes) {
+            out.add(l.llm());
+        }
+        return out;
+    }
+
+    @Override
+    public String key() {
+        return key;
+    }
+
+    public LoadedModel model() {
+        return model;
+    }
+
+    /** Closes graphs, then actors (the engines fail what they still hold), then the model. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (Lane l : lanes) {
+            l.prepare().close();
+            l.finish().close();
+            l.preparer().close();
+            l.assembler().close();
+            l.engine().close();
+        }
+        model.close();
+    }
+}
