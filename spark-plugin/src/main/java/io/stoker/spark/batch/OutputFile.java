@@ -3,6 +3,7 @@ package io.stoker.spark.batch;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.fs.RawLocalFileSystem;
 
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -42,6 +43,10 @@ final class OutputFile {
             }
             if (!fs.rename(tmp, target)) {
                 throw new IOException("cannot rename " + tmp + " to " + target);
+            }
+            if (fs instanceof RawLocalFileSystem) {
+                // a checksum of the file's earlier content would fail Hadoop's checksummed reads of the new one
+                fs.delete(new Path(target.getParent(), "." + target.getName() + ".crc"), false);
             }
         } finally {
             fs.delete(tmp, false);

@@ -51,7 +51,7 @@ final class PartsJob {
         int partition = task == null ? 0 : task.partitionId();
         long attempt = task == null ? 0 : task.taskAttemptId();
         Path runDir = new Path(dir);
-        FileSystem fs = runDir.getFileSystem(conf.get());
+        FileSystem fs = OutputFs.of(runDir, conf.get());
         PartWriter writer = new PartWriter(fs, runDir, String.format("part-%05d-%d", partition, attempt),
                 settings.commitRows(), settings.commitMillis());
         ResponseFormatter formatter = new ResponseFormatter(c, settings.defaultModel(), settings.idSeed());

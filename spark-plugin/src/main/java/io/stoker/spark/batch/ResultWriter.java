@@ -56,7 +56,7 @@ final class ResultWriter {
         Configuration hadoop = new Configuration(data.sparkSession().sparkContext().hadoopConfiguration());
         Path target = new Path(path);
         try {
-            FileSystem fs = target.getFileSystem(hadoop);
+            FileSystem fs = OutputFs.of(target, hadoop);
             target = fs.makeQualified(target);
             if (fs.exists(target)) {
                 FileStatus st = fs.getFileStatus(target);
