@@ -11,6 +11,8 @@ import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
@@ -73,9 +75,31 @@ final class DuplicateCheck {
         }
     }
 
-    /** @throws DuplicateCustomIdException listing the first duplicated ids with their line numbers */
-    static void check(SparkSession spark, List<LineSplit> splits, int maxLineBytes, HadoopConf conf) {
+    /**
+     * @param onDriver scan here instead of in a Spark job (small inputs: the ids fit in memory)
+     * @throws DuplicateCustomIdException listing the first duplicated ids with their line numbers
+     */
+    static void check(SparkSession spark, List<LineSplit> splits, int maxLineBytes, HadoopConf conf,
+                      boolean onDriver) {
         if (splits.isEmpty()) {
+            return;
+        }
+        if (onDriver) {
+            Map<String, Seen> seen = new HashMap<>();
+            for (LineSplit s : splits) {
+                for (Iterator<Tuple2<String, Seen>> it = ids(s, maxLineBytes, conf); it.hasNext(); ) {
+                    Tuple2<String, Seen> t = it.next();
+                    seen.merge(t._1(), t._2(), Seen::merge);
+                }
+            }
+            List<Duplicate> dups = new ArrayList<>();
+            seen.forEach((id, s) -> {
+                if (s.count() > 1) {
+                    dups.add(new Duplicate(id, s.files(), s.lines(), s.count()));
+                }
+            });
+            dups.sort(ORDER);
+            report(dups.subList(0, Math.min(REPORTED, dups.size())));
             return;
         }
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
@@ -92,13 +116,20 @@ final class DuplicateCheck {
             int partitions = Math.max(1, Math.min(200, splits.size()));
             dups = ids.reduceByKey(Seen::merge, partitions).filter(t -> t._2().count() > 1)
                     .map(t -> new Duplicate(t._1(), t._2().files(), t._2().lines(), t._2().count()))
-                    .takeOrdered(REPORTED, (Comparator<Duplicate> & Serializable) (x, y) -> {
-                        int c = x.files()[0].compareTo(y.files()[0]);
-                        return c != 0 ? c : Long.compare(x.lines()[0], y.lines()[0]);
-                    });
+                    .takeOrdered(REPORTED, ORDER);
         } finally {
             sc.setJobDescription(null);
         }
+        report(dups);
+    }
+
+    /** Duplicates by their first place. */
+    private static final Comparator<Duplicate> ORDER = (Comparator<Duplicate> & Serializable) (x, y) -> {
+        int c = x.files()[0].compareTo(y.files()[0]);
+        return c != 0 ? c : Long.compare(x.lines()[0], y.lines()[0]);
+    };
+
+    private static void report(List<Duplicate> dups) {
         if (!dups.isEmpty()) {
             StringBuilder m = new StringBuilder("format(\"openai-batch\"): custom_id must be unique, but ");
             for (int i = 0; i < dups.size(); i++) {

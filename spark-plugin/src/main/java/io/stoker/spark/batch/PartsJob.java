@@ -92,9 +92,9 @@ final class PartsJob {
             if (!fs.exists(part)) {
                 continue; // the task died between writing the meta and the rename: the part was never committed
             }
-            byte[] bytes = new byte[(int) s.getLen()];
+            byte[] bytes; // read whole now: the listed length may predate the end of its writing
             try (FSDataInputStream in = fs.open(s.getPath())) {
-                in.readFully(bytes);
+                bytes = in.readAllBytes();
             }
             try {
                 out.add(PartMeta.parse(new String(bytes, StandardCharsets.UTF_8), part, generation));

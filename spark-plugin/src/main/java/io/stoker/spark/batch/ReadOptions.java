@@ -20,12 +20,15 @@ import java.util.Map;
  *                          {@code spark.sql.files.maxPartitionBytes})
  * @param minPartitions     split files so that there are at least this many partitions (option {@code minPartitions})
  * @param checkDuplicates   refuse the input when a custom_id is on several lines (option {@code checkDuplicates})
+ * @param driverScanBytes   inputs up to this size get their line numbers and duplicate check from a scan on the
+ *                          driver; larger ones from Spark jobs (option {@code driverScanBytes}, default 16 MiB)
  */
 public record ReadOptions(List<String> paths, int maxLineBytes, long maxPartitionBytes, int minPartitions,
-                          boolean checkDuplicates) implements Serializable {
+                          boolean checkDuplicates, long driverScanBytes) implements Serializable {
     public static final int DEFAULT_MAX_LINE_BYTES = 8 * 1024 * 1024;
+    static final long DEFAULT_DRIVER_SCAN_BYTES = 16L << 20;
     static final List<String> KEYS = List.of("path", "paths", "maxLineBytes", "maxPartitionBytes", "minPartitions",
-            "checkDuplicates");
+            "checkDuplicates", "driverScanBytes");
 
     public ReadOptions {
         paths = List.copyOf(paths);
@@ -63,6 +66,7 @@ public record ReadOptions(List<String> paths, int maxLineBytes, long maxPartitio
         long maxLine = number(options, "maxLineBytes", DEFAULT_MAX_LINE_BYTES, 16, Integer.MAX_VALUE - 16, problems);
         long maxPart = number(options, "maxPartitionBytes", defaultMaxPartitionBytes, 1, Long.MAX_VALUE, problems);
         long minParts = number(options, "minPartitions", 1, 1, 1_000_000, problems);
+        long driverScan = number(options, "driverScanBytes", DEFAULT_DRIVER_SCAN_BYTES, 0, Long.MAX_VALUE, problems);
         String dup = get(options, "checkDuplicates");
         boolean check = true;
         if (dup != null) {
@@ -75,7 +79,7 @@ public record ReadOptions(List<String> paths, int maxLineBytes, long maxPartitio
             throw new IllegalArgumentException("format(\"openai-batch\") read options: " + String.join("; ", problems)
                     + "; the options are " + KEYS);
         }
-        return new ReadOptions(paths, (int) maxLine, maxPart, (int) minParts, check);
+        return new ReadOptions(paths, (int) maxLine, maxPart, (int) minParts, check, driverScan);
     }
 
     private static String get(Map<String, String> options, String key) {

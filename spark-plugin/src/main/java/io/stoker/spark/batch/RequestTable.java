@@ -77,7 +77,8 @@ final class RequestTable implements SupportsRead {
             HadoopConf conf = new HadoopConf(hadoop);
             List<LineSplit> splits = SplitPlanner.plan(spark, files, options, conf);
             if (options.checkDuplicates()) {
-                DuplicateCheck.check(spark, splits, options.maxLineBytes(), conf);
+                DuplicateCheck.check(spark, splits, options.maxLineBytes(), conf,
+                        SplitPlanner.totalBytes(files) <= options.driverScanBytes());
             }
             planned = new Planned(options, state, splits, conf);
         }

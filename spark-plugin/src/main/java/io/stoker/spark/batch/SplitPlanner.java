@@ -78,7 +78,30 @@ final class SplitPlanner {
 
     /** @return the splits of the files, in file then byte order, with their first line numbers */
     static List<LineSplit> plan(SparkSession spark, List<InputFile> files, ReadOptions options, HadoopConf conf) {
-        return numbered(cut(files, options, conf), ranges -> countLineBreaks(spark, ranges, conf));
+        boolean small = totalBytes(files) <= options.driverScanBytes();
+        return numbered(cut(files, options, conf), ranges -> small ? countLineBreaksHere(ranges, conf)
+                : countLineBreaks(spark, ranges, conf));
+    }
+
+    /** @return the bytes to scan (a compressed file counted as four times its size) */
+    static long totalBytes(List<InputFile> files) {
+        long total = 0;
+        for (InputFile f : files) {
+            total += f.compressed() ? 4 * f.status().getLen() : f.status().getLen();
+        }
+        return total;
+    }
+
+    private static List<Long> countLineBreaksHere(List<LineSplit> ranges, HadoopConf conf) {
+        List<Long> counts = new ArrayList<>();
+        for (LineSplit r : ranges) {
+            try {
+                counts.add(countLineBreaks(r.file(), r.start(), r.end(), conf.get()));
+            } catch (IOException e) {
+                throw new UncheckedIOException("format(\"openai-batch\"): cannot read " + r.file(), e);
+            }
+        }
+        return counts;
     }
 
     /** Counts the line breaks of byte ranges of files: {@code (file, from, to)} each. */

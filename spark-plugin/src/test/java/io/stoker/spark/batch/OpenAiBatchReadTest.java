@@ -232,8 +232,9 @@ class OpenAiBatchReadTest {
         expected.add((n + 1) + ":last:false");
         Path f = dir.resolve("splits.jsonl");
         Files.writeString(f, s.toString());
-        for (long split : new long[]{1 << 20, 1500}) {
+        for (long split : new long[]{1 << 20, 1500, 1501}) {
             Dataset<Row> df = spark.read().format("openai-batch").option("maxPartitionBytes", split)
+                    .option("driverScanBytes", split == 1501 ? 0 : 1 << 20) // 0: line numbers from a Spark job
                     .option("maxLineBytes", 500).load(f.toString());
             List<String> got = new ArrayList<>();
             for (Row r : df.select("line", "custom_id", "line_error").orderBy("line").collectAsList()) {
@@ -258,13 +259,16 @@ class OpenAiBatchReadTest {
                     : Requests.chat(id, "q" + i, ""));
         }
         Path f = Requests.write(dir.resolve("dups.jsonl"), lines);
-        Dataset<Row> df = spark.read().format("openai-batch").option("maxPartitionBytes", 500).load(f.toString());
         String file = f.toUri().toString().replace("file:///", "file:/");
-        assertThatThrownBy(df::count).isInstanceOf(DuplicateCustomIdException.class)
-                .hasMessageContaining("custom_id must be unique")
-                .hasMessageContaining("'a' is on lines 2, 45, 52 of " + file)
-                .hasMessageContaining("'b' is on lines 3, 58 of " + file)
-                .hasMessageContaining("checkDuplicates=false");
+        for (long driverScan : new long[]{0, 1 << 20}) { // a Spark job, then a scan on the driver
+            Dataset<Row> df = spark.read().format("openai-batch").option("maxPartitionBytes", 500)
+                    .option("driverScanBytes", driverScan).load(f.toString());
+            assertThatThrownBy(df::count).isInstanceOf(DuplicateCustomIdException.class)
+                    .hasMessageContaining("custom_id must be unique")
+                    .hasMessageContaining("'a' is on lines 2, 45, 52 of " + file)
+                    .hasMessageContaining("'b' is on lines 3, 58 of " + file)
+                    .hasMessageContaining("checkDuplicates=false");
+        }
         assertThat(spark.read().format("openai-batch").option("checkDuplicates", false).load(f.toString()).count())
                 .isEqualTo(60);
     }
