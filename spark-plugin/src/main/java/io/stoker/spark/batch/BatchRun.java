@@ -121,17 +121,27 @@ public final class BatchRun {
                 todo = requests.filter(udf((UDF1<Long, Boolean>) line -> !done.contains(line), DataTypes.BooleanType)
                         .apply(col(RequestSchema.LINE)));
             }
-            long ranNow = todo.count();
-            LOG.info("{} request lines, {} to run, {} answered by an earlier run", total, ranNow, done.size());
+            Dataset<Row> classified = LocalEngineRequests.classify(todo, spec.servedModels());
+            long[] perBranch = new long[3];
+            for (Row r : classified.groupBy(LocalEngineRequests.BRANCH).count().collectAsList()) {
+                perBranch[r.getInt(0)] = r.getLong(1);
+            }
+            long ranNow = perBranch[0] + perBranch[1] + perBranch[2];
+            LOG.info("{} request lines: {} answered by an earlier run; now {} chat, {} completions, {} refused", total,
+                    done.size(), perBranch[0], perBranch[1], perBranch[2]);
             if (ranNow > 0) {
                 Path run = work.nextRun();
                 PartsJob.Settings settings = new PartsJob.Settings(spec.servedModels().get(0),
                         UUID.randomUUID().toString(), spec.commitRows(), spec.commitMillis());
-                LlmProgress p = progress == null ? null : LlmProgress.start(spark, ranNow, progress::accept, 2000);
+                LlmProgress p = progress == null ? null : LlmProgress.start(spark, perBranch[0] + perBranch[1],
+                        progress::accept, 2000);
                 try {
-                    for (Dataset<Row> results : LocalEngineRequests.answer(todo, spec.llm(), spec.servedModels())) {
-                        PartsJob.write(results, run, conf, settings, "stoker batch: " + in.getPath().getName()
-                                + " -> " + out.getName());
+                    for (int b = 0; b < perBranch.length; b++) {
+                        if (perBranch[b] > 0) {
+                            PartsJob.write(LocalEngineRequests.answer(classified, b, spec.llm(), spec.servedModels()),
+                                    run, conf, settings, "stoker batch: " + in.getPath().getName() + " -> "
+                                            + out.getName());
+                        }
                     }
                 } finally {
                     if (p != null) {

@@ -13,7 +13,6 @@ import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.expr;
 import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.not;
 import static org.apache.spark.sql.functions.when;
 
 /**
@@ -31,14 +30,19 @@ final class LocalEngineRequests {
     private LocalEngineRequests() {
     }
 
+    /** The three kinds of rows, by how they are answered: {@link #BRANCH} values. */
+    static final int CHAT = 0;
+    static final int COMPLETIONS = 1;
+    static final int REFUSED = 2;
+    /** The column {@link #classify} adds: CHAT, COMPLETIONS or REFUSED. */
+    static final String BRANCH = "branch";
+
     /**
-     * @return the results of chat rows, of completion rows and of rows that cannot be answered: three DataFrames to
-     * write one after the other (not a union: Spark's analyzer copies one side of a union of two queries over the same
-     * source, and llm_generate's extraction rule refuses the copied LlmEval nodes)
-     * @param llm          the call: model, defaults and engine options
-     * @param servedModels the names requests may give as their model (a request without one gets the first)
+     * @param servedModels the names requests may give as their model
+     * @return the requests with the error of rows that cannot be answered ({@code local_error}, {@code local_status},
+     * {@code local_code}) and their {@link #BRANCH}
      */
-    static List<Dataset<Row>> answer(Dataset<Row> requests, Llm llm, List<String> servedModels) {
+    static Dataset<Row> classify(Dataset<Row> requests, List<String> servedModels) {
         String served = servedModels.stream().map(LocalEngineRequests::sqlString).collect(Collectors.joining(", "));
         String ignored = IGNORED_FIELDS.stream().map(LocalEngineRequests::sqlString).collect(Collectors.joining(", "));
         String unsupported = "filter(other_fields, f -> NOT array_contains(array(" + ignored + "), f))";
@@ -53,27 +57,42 @@ final class LocalEngineRequests {
                         + " an OpenAI-compatible server (--base-url)')"));
         Column statusCode = when(valid.and(unknownModel), lit(404)).otherwise(lit(400));
         Column errorCode = when(valid.and(unknownModel), lit("model_not_found"));
-        Dataset<Row> classified = requests.withColumn("local_error", localError)
+        Dataset<Row> c = requests.withColumn("local_error", localError)
                 .withColumn("local_status", statusCode).withColumn("local_code", errorCode);
         Column ready = valid.and(col("local_error").isNull());
-        Column model = coalesce(col("model"), lit(servedModels.get(0)));
+        return c.withColumn(BRANCH, when(ready.and(col("url").equalTo(RequestSchema.CHAT_URL)), lit(CHAT))
+                .when(ready.and(col("url").equalTo(RequestSchema.COMPLETIONS_URL)), lit(COMPLETIONS))
+                .otherwise(lit(REFUSED)));
+    }
 
-        Dataset<Row> chat = classified.filter(ready.and(col("url").equalTo(RequestSchema.CHAT_URL)))
-                .transform(Stoker.llm(llm).messages(col("messages")).sampling(col("sampling")));
-        Dataset<Row> completions = classified.filter(ready.and(col("url").equalTo(RequestSchema.COMPLETIONS_URL)))
-                .transform(Stoker.llm(llm.chatTemplate(false)).prompt(col("prompt")).sampling(col("sampling")));
-        Dataset<Row> refused = classified.filter(not(ready));
-        Column[] answered = {col("custom_id"), col("url"), model.as("model"), col("file"), col("line"),
+    /**
+     * @param classified   the output of {@link #classify}
+     * @param branch       which rows: CHAT (one llmMap call on the messages, with the model's chat template),
+     *                     COMPLETIONS (one on the prompt as raw text) or REFUSED (their errors, no model)
+     * @param llm          the call: model, defaults and engine options
+     * @param servedModels the names requests may give as their model (a request without one gets the first)
+     * @return the branch's results columns; each branch is written by its own job (a union of two llmMap calls over
+     * one source fails: Spark's analyzer copies one side, and llm_generate's extraction rule refuses the copied
+     * LlmEval nodes)
+     */
+    static Dataset<Row> answer(Dataset<Row> classified, int branch, Llm llm, List<String> servedModels) {
+        Column model = coalesce(col("model"), lit(servedModels.get(0)));
+        Dataset<Row> rows = classified.filter(col(BRANCH).equalTo(branch));
+        if (branch == REFUSED) {
+            return rows.select(col("custom_id"), col("url"), model.as("model"), col("file"), col("line"),
+                    col("line_error"), col("body_error"), lit(null).cast("string").as("generated_text"),
+                    lit("error").as("finish_reason"), lit(0).as("num_input_tokens"),
+                    lit(0).as("num_generated_tokens"), col("local_error").as("error"),
+                    col("local_status").as("status_code"), col("local_code").as("error_code"));
+        }
+        Dataset<Row> answered = branch == CHAT
+                ? rows.transform(Stoker.llm(llm).messages(col("messages")).sampling(col("sampling")))
+                : rows.transform(Stoker.llm(llm.chatTemplate(false)).prompt(col("prompt")).sampling(col("sampling")));
+        return answered.select(col("custom_id"), col("url"), model.as("model"), col("file"), col("line"),
                 col("line_error"), col("body_error"), col("generated_text"), col("finish_reason"),
                 col("num_input_tokens"), col("num_generated_tokens"), col("error"),
                 when(col("error").isNull(), lit(200)).otherwise(lit(400)).as("status_code"),
-                lit(null).cast("string").as("error_code")};
-        Column[] notAnswered = {col("custom_id"), col("url"), model.as("model"), col("file"), col("line"),
-                col("line_error"), col("body_error"), lit(null).cast("string").as("generated_text"),
-                lit("error").as("finish_reason"), lit(0).as("num_input_tokens"), lit(0).as("num_generated_tokens"),
-                col("local_error").as("error"), col("local_status").as("status_code"),
-                col("local_code").as("error_code")};
-        return List.of(chat.select(answered), completions.select(answered), refused.select(notAnswered));
+                lit(null).cast("string").as("error_code"));
     }
 
     private static String sqlString(String s) {
