@@ -149,7 +149,7 @@ record BatchArguments(String input, String output, String model, List<String> se
         if (baseUrl != null) {
             throw new UnsupportedOperationException(BatchSpec.HTTP_UNAVAILABLE);
         }
-        Llm llm = Llm.model(model).maxTokens(maxTokens).temperature(temperature);
+        Llm llm = Llm.model(localModelPath(model)).maxTokens(maxTokens).temperature(temperature);
         if (seed != null) {
             llm = llm.seed(seed);
         }
@@ -158,6 +158,15 @@ record BatchArguments(String input, String output, String model, List<String> se
         }
         llm.spec();
         return llm;
+    }
+
+    /** @return a relative path of a local model made absolute (executors do not share the driver's directory) */
+    static String localModelPath(String model) {
+        if (model.contains(":")) {
+            return model; // a URI (file:, hdfs:, ...)
+        }
+        java.nio.file.Path p = java.nio.file.Path.of(model);
+        return java.nio.file.Files.exists(p) ? p.toAbsolutePath().normalize().toString() : model;
     }
 
     BatchSpec spec() {

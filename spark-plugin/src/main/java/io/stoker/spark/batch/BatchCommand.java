@@ -12,7 +12,8 @@ import java.util.List;
 
 /**
  * {@code bin/stoker batch}: an OpenAI Batch file through Spark into one output file ({@link BatchRun}). Runs the
- * driver in this JVM: with {@code --master local[N]} (the default) everything runs here; on a cluster, start it with
+ * driver in this JVM: with {@code --master local[N]} (the default) everything runs here; {@code local-cluster[...]}
+ * relaunches the command with a fake SPARK_HOME so executor JVMs can start; on a cluster, start it with
  * {@code bin/stoker submit --class io.stoker.spark.batch.BatchCommand <stoker shaded jar> -i ... -o ...}. Prints
  * progress lines to stderr and a summary to stdout. Exit codes: 0 done (some lines may be error lines, as with
  * vllm run-batch), 1 the batch failed (the message says why; rerun to resume), 2 bad arguments.
@@ -21,11 +22,28 @@ public final class BatchCommand {
     private BatchCommand() {
     }
 
-    public static void main(String[] args) {
+    public static void main(String[] args) throws Exception {
         if (!Arrays.asList(args).contains("--verbose")) {
             quietLogging();
         }
+        String master = masterArgument(Arrays.asList(args));
+        if (LocalSparkHome.launchesExecutors(master) && !LocalSparkHome.hasSparkHome()) {
+            // executor JVMs need SPARK_HOME, which only a new process can get
+            System.exit(LocalSparkHome.relaunch(BatchCommand.class.getName(), args));
+        }
         System.exit(run(Arrays.asList(args), System.out, System.err));
+    }
+
+    private static String masterArgument(List<String> args) {
+        for (int i = 0; i < args.size(); i++) {
+            if (args.get(i).equals("--master") && i + 1 < args.size()) {
+                return args.get(i + 1);
+            }
+            if (args.get(i).startsWith("--master=")) {
+                return args.get(i).substring("--master=".length());
+            }
+        }
+        return null;
     }
 
     /** Warnings and the batch's own steps only, unless a log4j2 configuration is given. Before any logger exists. */
@@ -58,9 +76,8 @@ public final class BatchCommand {
         }
         String master = a.master() != null ? a.master() : System.getProperty("spark.master", "local[*]");
         if (LocalSparkHome.launchesExecutors(master) && !LocalSparkHome.hasSparkHome()) {
-            err.println("stoker batch: " + master + " starts executor JVMs, which needs SPARK_HOME; run it through"
-                    + " bin/stoker submit --master '" + master + "' --class " + BatchCommand.class.getName()
-                    + " <stoker shaded jar> -i ... -o ..., or use --master local[N]");
+            err.println("stoker batch: " + master + " starts executor JVMs, which needs SPARK_HOME (the command line"
+                    + " relaunches itself with one; in-process callers set it)");
             return 2;
         }
         SparkSession spark = session(a, master);
@@ -68,7 +85,7 @@ public final class BatchCommand {
             BatchSummary s = BatchRun.run(spark, spec, a.quiet() ? null : line -> err.println("stoker batch: " + line));
             out.println(a.json() ? s.toJson() : s.toString());
             return 0;
-        } catch (RuntimeException e) {
+        } catch (Exception e) { // Spark throws its checked SparkException without declaring it
             err.println("stoker batch: failed: " + message(e) + "\n(rerun the same command to resume: answers"
                     + " committed so far are kept)");
             return 1;
@@ -85,6 +102,9 @@ public final class BatchCommand {
         String plugin = StokerSparkPlugin.class.getName();
         if (!Arrays.asList(plugins.split(",")).contains(plugin)) {
             b.config("spark.plugins", plugins.isBlank() ? plugin : plugins + "," + plugin);
+        }
+        if (LocalSparkHome.launchesExecutors(master) && !a.sparkConf().containsKey("spark.executor.extraClassPath")) {
+            b.config("spark.executor.extraClassPath", System.getProperty("java.class.path"));
         }
         a.sparkConf().forEach(b::config);
         return b.getOrCreate();

@@ -31,6 +31,9 @@ class BatchArgumentsTest {
         assertThat(a.sparkConf()).containsEntry("spark.executor.cores", "4");
         assertThat(BatchArguments.parse(List.of("-i", "a", "-o", "b", "--model", "m")).spec().servedModels())
                 .as("served name defaults to --model").containsExactly("m");
+        assertThat(BatchArguments.parse(List.of("-i", "a", "-o", "b", "--model", "target")).spec().llm().options())
+                .as("a relative local model path is made absolute for the executors")
+                .containsEntry("model", java.nio.file.Path.of("target").toAbsolutePath().toString());
     }
 
     @Test
