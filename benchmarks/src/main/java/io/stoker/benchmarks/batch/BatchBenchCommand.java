@@ -4,6 +4,9 @@ import io.stoker.llm.load.RandomModelWriter;
 import io.stoker.llm.tensor.DType;
 import io.stoker.spark.Stoker;
 import io.stoker.spark.StokerSparkPlugin;
+import io.stoker.spark.batch.BatchRun;
+import io.stoker.spark.batch.BatchSpec;
+import io.stoker.spark.batch.BatchSummary;
 import io.stoker.spark.llm.Llm;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -17,6 +20,8 @@ import java.lang.management.MemoryType;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 import static org.apache.spark.sql.functions.col;
 
@@ -29,6 +34,10 @@ import static org.apache.spark.sql.functions.col;
  *   <li>{@code llmmap --model D/model --input FILE [--master local[2]] [--partitions P]}: the same requests through
  *   {@code spark.read.format("openai-batch")} and llmMap into Spark's {@code noop} sink: what the batch command costs
  *   above llmMap itself (no parts, no merge, no output file). Prints one JSON object.</li>
+ *   <li>{@code interleaved --model D/model --input FILE [--rounds R]}: both in one JVM and one SparkSession, in
+ *   alternating order after a warm-up round, so background load on a shared machine hits both alike: the batch run
+ *   ({@code BatchRun}, as {@code bin/stoker batch --overwrite} runs it) and the llmMap peer; prints each one's median
+ *   rows/s and the median of the per-round ratios.</li>
  * </ul>
  */
 public final class BatchBenchCommand {
@@ -49,6 +58,7 @@ public final class BatchBenchCommand {
         switch (args[0]) {
             case "files" -> files(rest);
             case "llmmap" -> llmMap(rest);
+            case "interleaved" -> interleaved(rest);
             default -> throw new IllegalArgumentException("unknown command " + args[0] + " (files, llmmap)");
         }
     }
@@ -123,6 +133,71 @@ public final class BatchBenchCommand {
         } finally {
             spark.stop();
         }
+    }
+
+    static void interleaved(String[] args) {
+        String model = null;
+        String input = null;
+        int rounds = 5;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--model" -> model = args[++i];
+                case "--input" -> input = args[++i];
+                case "--rounds" -> rounds = Integer.parseInt(args[++i]);
+                default -> throw new IllegalArgumentException("unknown option " + args[i]);
+            }
+        }
+        SparkSession spark = SparkSession.builder().master("local[2]").appName("batch-interleaved-bench")
+                .config("spark.ui.enabled", "false").config("spark.plugins", StokerSparkPlugin.class.getName())
+                .getOrCreate();
+        try {
+            spark.sparkContext().setLogLevel("WARN");
+            Llm llm = Llm.model(model).maxTokens(128).temperature(1.0);
+            String output = input.replace(".jsonl", "") + "-interleaved-results.jsonl";
+            BatchSpec spec = BatchSpec.local(input, output, llm, List.of("tiny")).withOverwrite(true);
+            List<Double> batch = new ArrayList<>();
+            List<Double> peer = new ArrayList<>();
+            List<Double> ratios = new ArrayList<>();
+            long rows = 0;
+            for (int r = -1; r < rounds; r++) { // round -1 warms up
+                double b = 0;
+                double p = 0;
+                for (int k = 0; k < 2; k++) {
+                    boolean batchFirst = Math.floorMod(r, 2) == 0;
+                    if ((k == 0) == batchFirst) {
+                        long t = System.nanoTime();
+                        BatchSummary s = BatchRun.run(spark, spec, null);
+                        b = (System.nanoTime() - t) / 1e9;
+                        rows = s.lines();
+                    } else {
+                        long t = System.nanoTime();
+                        spark.read().format("openai-batch").option("minPartitions", 4).load(input)
+                                .transform(Stoker.llm(llm).messages(col("messages")).sampling(col("sampling")))
+                                .write().format("noop").mode("overwrite").save();
+                        p = (System.nanoTime() - t) / 1e9;
+                    }
+                }
+                if (r >= 0) {
+                    batch.add(rows / b);
+                    peer.add(rows / p);
+                    ratios.add(p / b);
+                }
+                System.err.printf("round %d: batch %.1f s, llmMap %.1f s%n", r, b, p);
+            }
+            System.out.printf("{\"benchmark\": \"interleaved\", \"rows\": %d, \"rounds\": %d,"
+                            + " \"batch_rows_per_second_median\": %.1f, \"llmmap_rows_per_second_median\": %.1f,"
+                            + " \"batch_vs_llmmap_throughput_median\": %.3f, \"batch\": %s, \"llmmap\": %s}%n",
+                    rows, rounds, median(batch), median(peer), median(ratios), batch, peer);
+        } finally {
+            spark.stop();
+        }
+    }
+
+    private static double median(List<Double> xs) {
+        List<Double> s = new ArrayList<>(xs);
+        s.sort(null);
+        int n = s.size();
+        return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
     }
 
     private static long peakHeap() {

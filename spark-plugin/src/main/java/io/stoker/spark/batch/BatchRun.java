@@ -133,7 +133,8 @@ public final class BatchRun {
                 Path run = work.nextRun();
                 PartsJob.Settings settings = new PartsJob.Settings(spec.servedModels().get(0),
                         UUID.randomUUID().toString(), spec.commitRows(), spec.commitMillis());
-                LlmProgress p = progress == null ? null : LlmProgress.start(spark, perBranch[0] + perBranch[1],
+                long toModel = perBranch[LocalEngineRequests.CHAT] + perBranch[LocalEngineRequests.COMPLETIONS];
+                LlmProgress p = progress == null || toModel == 0 ? null : LlmProgress.start(spark, toModel,
                         progress::accept, 2000);
                 try {
                     for (int b = 0; b < perBranch.length; b++) {

@@ -58,8 +58,8 @@ final class RequestTable implements SupportsRead {
 
     ReadOptions options() {
         SparkSession spark = SparkSession.active();
-        long maxPartitionBytes = Long.parseLong(spark.conf().get("spark.sql.files.maxPartitionBytes", "134217728")
-                .replaceAll("[^0-9]", ""));
+        long maxPartitionBytes = org.apache.spark.network.util.JavaUtils.byteStringAsBytes(
+                spark.conf().get("spark.sql.files.maxPartitionBytes", "128m"));
         return ReadOptions.parse(properties, maxPartitionBytes);
     }
 

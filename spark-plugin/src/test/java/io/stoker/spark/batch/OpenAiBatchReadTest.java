@@ -245,6 +245,14 @@ class OpenAiBatchReadTest {
             assertThat(partitions).as("partitions at split size " + split)
                     .isEqualTo((Files.size(f) + split - 1) / split);
         }
+        // the default split size is Spark's spark.sql.files.maxPartitionBytes, in Spark's size syntax
+        spark.conf().set("spark.sql.files.maxPartitionBytes", "2k");
+        try {
+            assertThat(spark.read().format("openai-batch").load(f.toString()).rdd().getNumPartitions())
+                    .isEqualTo((Files.size(f) + 2047) / 2048);
+        } finally {
+            spark.conf().unset("spark.sql.files.maxPartitionBytes");
+        }
         // minPartitions cuts a small file into that many partitions
         assertThat(spark.read().format("openai-batch").option("minPartitions", 4).load(f.toString()).rdd()
                 .getNumPartitions()).isEqualTo(4);
