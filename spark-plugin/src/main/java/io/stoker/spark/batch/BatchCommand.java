@@ -103,7 +103,8 @@ public final class BatchCommand {
         if (!Arrays.asList(plugins.split(",")).contains(plugin)) {
             b.config("spark.plugins", plugins.isBlank() ? plugin : plugins + "," + plugin);
         }
-        if (LocalSparkHome.launchesExecutors(master) && !a.sparkConf().containsKey("spark.executor.extraClassPath")) {
+        if (LocalSparkHome.launchesExecutors(master) && !a.sparkConf().containsKey("spark.executor.extraClassPath")
+                && System.getProperty("spark.executor.extraClassPath") == null) { // spark-submit sets its own
             b.config("spark.executor.extraClassPath", System.getProperty("java.class.path"));
         }
         a.sparkConf().forEach(b::config);
