@@ -168,6 +168,23 @@ class BatchRunTest {
                 .isFalse();
     }
 
+    /** A row's seed and temperature reach the engine: same seed, same sample; another seed, another sample. */
+    @Test
+    void shouldSampleEachRowWithItsOwnSeed() throws IOException {
+        String sampled = "\"temperature\": 1.0, \"max_tokens\": 8, \"ignore_eos\": true, \"seed\": ";
+        Path in = Requests.write(dir.resolve("seeds.jsonl"), List.of(Requests.chat("a", "same prompt", sampled + 7),
+                Requests.chat("b", "same prompt", sampled + 7), Requests.chat("c", "same prompt", sampled + 8),
+                Requests.chat("d", "same prompt", sampled + 9), Requests.chat("g", "same prompt", "")));
+        Path out = fresh("seeds-results.jsonl");
+        BatchRun.run(spark, spec(in, out, "tiny"), null);
+        Map<String, String> text = new HashMap<>();
+        byId(out).forEach((id, n) -> text.put(id, n.get("response").get("body").get("choices").get(0)
+                .get("message").get("content").asText()));
+        assertThat(text.get("a")).isEqualTo(text.get("b"));
+        assertThat(new java.util.HashSet<>(List.of(text.get("a"), text.get("c"), text.get("d"), text.get("g"))))
+                .as("seeds 7, 8, 9 at temperature 1 and the greedy answer differ").hasSizeGreaterThan(2);
+    }
+
     /** A finished output is taken over: its answers stay byte for byte, its errors and new lines are run. */
     @Test
     void shouldKeepEarlierAnswersAndRetryErrorsWhenRerunWithMoreLines() throws IOException {
