@@ -1,5 +1,6 @@
 package io.stoker.spark.batch;
 
+import io.stoker.spark.batch.DuplicateCustomIdException.Duplicate;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
@@ -9,18 +10,18 @@ import java.io.IOException;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.Map;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.NoSuchElementException;
 
 /**
  * Finds custom_ids that are on more than one line, with a Spark job over the splits: each task streams its lines and
  * reads only each line's top-level custom_id; a shuffle (which spills to disk) groups the ids. Memory stays bounded
- * however many requests the input has. Lines without a string custom_id are left out (they are error rows).
+ * however many requests the input has. Small inputs are scanned on the driver instead (a map of their ids). Lines
+ * without a string custom_id are left out (they are error rows).
  */
 final class DuplicateCheck {
     /** How many duplicated ids an error lists. */
@@ -29,32 +30,6 @@ final class DuplicateCheck {
     static final int LINES_PER_ID = 5;
 
     private DuplicateCheck() {
-    }
-
-    /**
-     * A custom_id on several lines.
-     *
-     * @param files its first places, ordered by (file, line): the files (at most {@link #LINES_PER_ID})
-     * @param lines the line numbers of those places
-     * @param count on how many lines it is
-     */
-    public record Duplicate(String customId, String[] files, long[] lines, long count) implements Serializable {
-        @Override
-        public String toString() {
-            StringBuilder s = new StringBuilder("'" + customId + "' is on ");
-            boolean oneFile = Arrays.stream(files).distinct().count() == 1;
-            s.append(oneFile ? "lines " : "");
-            for (int i = 0; i < lines.length; i++) {
-                s.append(i > 0 ? ", " : "").append(oneFile ? "" : "line ").append(lines[i]);
-                if (!oneFile) {
-                    s.append(" of ").append(files[i]);
-                }
-            }
-            if (count > lines.length) {
-                s.append(" and ").append(count - lines.length).append(" more");
-            }
-            return oneFile ? s.append(" of ").append(files[0]).toString() : s.toString();
-        }
     }
 
     /** Lines of one id: the count and the first places, ordered by (file, line). */
