@@ -1,0 +1,37 @@
+package io.stoker.spark.batch;
+
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.connector.read.InputPartition;
+import org.apache.spark.sql.connector.read.PartitionReader;
+import org.apache.spark.sql.connector.read.PartitionReaderFactory;
+import org.apache.spark.sql.types.StructType;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+/** Opens a {@link RequestPartitionReader} per split, on the executors. */
+final class RequestReaderFactory implements PartitionReaderFactory {
+    private static final long serialVersionUID = 1L;
+
+    private final StructType readSchema;
+    private final int maxLineBytes;
+    private final HadoopConf conf;
+
+    RequestReaderFactory(StructType readSchema, int maxLineBytes, HadoopConf conf) {
+        this.readSchema = readSchema;
+        this.maxLineBytes = maxLineBytes;
+        this.conf = conf;
+    }
+
+    @Override
+    public PartitionReader<InternalRow> createReader(InputPartition partition) {
+        LineSplit split = (LineSplit) partition;
+        try {
+            return new RequestPartitionReader(split, SplitPlanner.reader(split, maxLineBytes, conf.get()), readSchema,
+                    maxLineBytes);
+        } catch (IOException e) {
+            throw new UncheckedIOException("format(\"openai-batch\"): cannot open " + split.file() + ": "
+                    + e.getMessage(), e);
+        }
+    }
+}
