@@ -2,7 +2,7 @@ package io.stoker.it;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.stoker.llm.load.RandomModelWriter;
+import io.stoker.llm.testkit.RandomModelWriter;
 import io.stoker.llm.tensor.DType;
 import io.stoker.spark.Stoker;
 import io.stoker.spark.batch.BatchRun;

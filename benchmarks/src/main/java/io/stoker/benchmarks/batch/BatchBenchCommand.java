@@ -1,6 +1,6 @@
 package io.stoker.benchmarks.batch;
 
-import io.stoker.llm.load.RandomModelWriter;
+import io.stoker.llm.testkit.RandomModelWriter;
 import io.stoker.llm.tensor.DType;
 import io.stoker.spark.Stoker;
 import io.stoker.spark.StokerSparkPlugin;

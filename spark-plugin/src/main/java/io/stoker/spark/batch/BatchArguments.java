@@ -140,16 +140,17 @@ record BatchArguments(String input, String output, String model, List<String> se
     }
 
     /**
-     * The call this command makes. With {@code --base-url} only this changes: an HTTP backend call instead of the
-     * local engine (not in this build: it fails with a message saying so, before Spark starts).
+     * The call this command makes. With {@code --base-url} only this changes: an OpenAI-compatible server instead of
+     * the local engine (the key from {@code --api-key-env}, read on the executors).
      *
      * @throws io.stoker.spark.llm.LlmConfigException naming every bad {@code --llm-option}
      */
     Llm llm() {
-        if (baseUrl != null) {
-            throw new UnsupportedOperationException(BatchSpec.HTTP_UNAVAILABLE);
+        Llm llm = baseUrl != null ? Llm.openai(baseUrl, model) : Llm.model(localModelPath(model));
+        if (baseUrl != null && apiKeyEnv != null) {
+            llm = llm.apiKeyEnv(apiKeyEnv);
         }
-        Llm llm = Llm.model(localModelPath(model)).maxTokens(maxTokens).temperature(temperature);
+        llm = llm.maxTokens(maxTokens).temperature(temperature);
         if (seed != null) {
             llm = llm.seed(seed);
         }

@@ -57,9 +57,6 @@ public final class BatchRun {
      */
     public static BatchSummary run(SparkSession spark, BatchSpec spec, Consumer<String> progress) {
         long t0 = System.nanoTime();
-        if (!spec.localEngine()) {
-            throw new UnsupportedOperationException(BatchSpec.HTTP_UNAVAILABLE);
-        }
         Configuration hadoop = new Configuration(spark.sparkContext().hadoopConfiguration());
         HadoopConf conf = new HadoopConf(hadoop);
         try {
@@ -121,7 +118,7 @@ public final class BatchRun {
                 todo = requests.filter(udf((UDF1<Long, Boolean>) line -> !done.contains(line), DataTypes.BooleanType)
                         .apply(col(RequestSchema.LINE)));
             }
-            Dataset<Row> classified = LocalEngineRequests.classify(todo, spec.servedModels());
+            Dataset<Row> classified = LocalEngineRequests.classify(todo, spec.servedModels(), spec.localEngine());
             long[] perBranch = new long[3];
             for (Row r : classified.groupBy(LocalEngineRequests.BRANCH).count().collectAsList()) {
                 perBranch[r.getInt(0)] = r.getLong(1);
@@ -139,7 +136,8 @@ public final class BatchRun {
                 try {
                     for (int b = 0; b < perBranch.length; b++) {
                         if (perBranch[b] > 0) {
-                            PartsJob.write(LocalEngineRequests.answer(classified, b, spec.llm(), spec.servedModels()),
+                            PartsJob.write(LocalEngineRequests.answer(classified, b, spec.llm(), spec.servedModels(),
+                                    spec.localEngine()),
                                     run, conf, settings, "stoker batch: " + in.getPath().getName() + " -> "
                                             + out.getName());
                         }

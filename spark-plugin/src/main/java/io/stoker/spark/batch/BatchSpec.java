@@ -20,11 +20,6 @@ import java.util.List;
  */
 public record BatchSpec(String input, String output, Llm llm, List<String> servedModels, boolean localEngine,
                         boolean overwrite, int minPartitions, int maxLineBytes, int commitRows, long commitMillis) {
-    /** Why an HTTP-backend batch cannot run yet. */
-    static final String HTTP_UNAVAILABLE = "the HTTP backend is not available in this build: --base-url needs"
-            + " llmMap's OpenAI-compatible client (Llm.openai), which this build does not have; run with --model for"
-            + " the local engine, or use a build that has it";
-
     public BatchSpec {
         servedModels = List.copyOf(servedModels);
         if (servedModels.isEmpty()) {

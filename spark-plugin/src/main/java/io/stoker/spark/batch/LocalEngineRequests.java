@@ -42,7 +42,7 @@ final class LocalEngineRequests {
      * @return the requests with the error of rows that cannot be answered ({@code local_error}, {@code local_status},
      * {@code local_code}) and their {@link #BRANCH}
      */
-    static Dataset<Row> classify(Dataset<Row> requests, List<String> servedModels) {
+    static Dataset<Row> classify(Dataset<Row> requests, List<String> servedModels, boolean localEngine) {
         String served = servedModels.stream().map(LocalEngineRequests::sqlString).collect(Collectors.joining(", "));
         String ignored = IGNORED_FIELDS.stream().map(LocalEngineRequests::sqlString).collect(Collectors.joining(", "));
         String unsupported = "filter(other_fields, f -> NOT array_contains(array(" + ignored + "), f))";
@@ -51,7 +51,7 @@ final class LocalEngineRequests {
         Column localError = when(valid.and(unknownModel), expr("concat('The model `', model, '` does not exist;"
                 + " this batch serves ', " + sqlString(String.join(", ", servedModels)) + ", ' (name more served"
                 + " models, e.g. --served-model-name ', model, ')')"))
-                .when(valid.and(expr("size(" + unsupported + ") > 0")), expr("concat('body field(s) ',"
+                .when(lit(localEngine).and(valid).and(expr("size(" + unsupported + ") > 0")), expr("concat('body field(s) ',"
                         + " array_join(transform(" + unsupported + ", f -> concat('body.', f)), ', '), ' not"
                         + " supported by the local engine (it would ignore them); remove them, or send the batch to"
                         + " an OpenAI-compatible server (--base-url)')"));
@@ -75,7 +75,8 @@ final class LocalEngineRequests {
      * one source fails: Spark's analyzer copies one side, and llm_generate's extraction rule refuses the copied
      * LlmEval nodes)
      */
-    static Dataset<Row> answer(Dataset<Row> classified, int branch, Llm llm, List<String> servedModels) {
+    static Dataset<Row> answer(Dataset<Row> classified, int branch, Llm llm, List<String> servedModels,
+                               boolean localEngine) {
         Column model = coalesce(col("model"), lit(servedModels.get(0)));
         Dataset<Row> rows = classified.filter(col(BRANCH).equalTo(branch));
         if (branch == REFUSED) {
@@ -84,6 +85,19 @@ final class LocalEngineRequests {
                     lit("error").as("finish_reason"), lit(0).as("num_input_tokens"),
                     lit(0).as("num_generated_tokens"), col("local_error").as("error"),
                     col("local_status").as("status_code"), col("local_code").as("error_code"));
+        }
+        if (!localEngine) {
+            // an OpenAI-compatible server: the body goes through as is and its answer is written as it came
+            Llm http = llm.endpoint(branch == CHAT ? "chat" : "completions").returnRawResponse(true)
+                    .returnHttpStatus(true);
+            Dataset<Row> answered = branch == CHAT
+                    ? rows.transform(Stoker.llm(http).messages(col("messages")).sampling(col("body")))
+                    : rows.transform(Stoker.llm(http).prompt(col("prompt")).sampling(col("body")));
+            return answered.select(col("custom_id"), col("url"), model.as("model"), col("file"), col("line"),
+                    col("line_error"), col("body_error"), col("generated_text"), col("finish_reason"),
+                    col("num_input_tokens"), col("num_generated_tokens"), col("error"),
+                    coalesce(col("http_status"), lit(500)).as("status_code"),
+                    lit(null).cast("string").as("error_code"), col("raw_response").as("response_body"));
         }
         Dataset<Row> answered = branch == CHAT
                 ? rows.transform(Stoker.llm(llm).messages(col("messages")).sampling(col("sampling")))

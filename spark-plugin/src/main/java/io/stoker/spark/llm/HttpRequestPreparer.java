@@ -28,6 +28,10 @@ import java.util.Map;
 public final class HttpRequestPreparer {
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /** Body fields a JSON sampling value may not override: the input, the model and streaming. */
+    static final java.util.Set<String> BODY_INPUT_FIELDS = java.util.Set.of("model", "messages", "prompt", "stream",
+            "stream_options");
+
     private final String model;
 
     /** @param model the model id the requests name (the call's, or the managed server's) */
@@ -136,7 +140,25 @@ public final class HttpRequestPreparer {
         }
         Object s = sampling == null ? null : sampling.getObject(row);
         boolean rowSeed = false;
-        if (s != null) {
+        if (s != null && sampling instanceof VarCharVector) {
+            // a request body as JSON text (e.g. an OpenAI Batch line's body): every field but the input goes through
+            try {
+                JsonNode extra = JSON.readTree(s.toString());
+                if (!extra.isObject()) {
+                    return RowOutcome.error("invalid sampling values: the sampling column must hold a JSON object",
+                            0);
+                }
+                extra.fields().forEachRemaining(e -> {
+                    if (!BODY_INPUT_FIELDS.contains(e.getKey())) {
+                        body.set(e.getKey(), e.getValue());
+                    }
+                });
+                rowSeed = extra.has("seed");
+            } catch (java.io.IOException e) {
+                return RowOutcome.error("invalid sampling values: the sampling column is not JSON: "
+                        + e.getMessage().split("\n")[0], 0);
+            }
+        } else if (s != null) {
             try {
                 for (Map.Entry<String, Object> e : RequestPreparer.entries(s, sampling).entrySet()) {
                     Object v = json(RequestPreparer.plain(e.getValue()));

@@ -47,6 +47,7 @@ case class LlmGenerate(input: Expression, sampling: Option[Expression], spec: Ll
       sampling.map(_.dataType) match {
         case None => TypeCheckResult.TypeCheckSuccess
         case Some(_: StructType) if spec.isHttp => TypeCheckResult.TypeCheckSuccess // other fields pass through
+        case Some(StringType) if spec.isHttp => TypeCheckResult.TypeCheckSuccess // a JSON object merged into the body
         case Some(st: StructType) =>
           val unknown = st.fieldNames.filterNot(n => RequestPreparer.SAMPLING_KEYS.contains(n))
           if (unknown.isEmpty) TypeCheckResult.TypeCheckSuccess
@@ -54,7 +55,8 @@ case class LlmGenerate(input: Expression, sampling: Option[Expression], spec: Ll
             s"${unknown.mkString(", ")}; the fields are ${LlmGenerate.samplingKeys}")
         case Some(MapType(StringType, _, _)) => TypeCheckResult.TypeCheckSuccess
         case Some(other) => TypeCheckResult.TypeCheckFailure(s"llm_generate's sampling column must be a struct or a" +
-          s" map<string, _> with fields ${LlmGenerate.samplingKeys}, not ${other.catalogString}")
+          s" map<string, _> with fields ${LlmGenerate.samplingKeys} (or, for an OpenAI-compatible server, a JSON" +
+          s" object string), not ${other.catalogString}")
       }
     }
   }

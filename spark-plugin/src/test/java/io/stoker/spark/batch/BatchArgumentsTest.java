@@ -50,16 +50,16 @@ class BatchArgumentsTest {
                 "--api-key-env", "KEY"))).hasMessageContaining("--api-key-env goes with --base-url");
     }
 
-    /** --base-url only changes the call the batch makes; this build has no HTTP backend and says so up front. */
+    /** --base-url only changes the call the batch makes: the same command, an OpenAI-compatible server's Llm. */
     @Test
-    void shouldSayTheHttpBackendIsMissingBeforeStartingSpark() {
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = BatchCommand.run(List.of("-i", "in.jsonl", "-o", "out.jsonl", "--model", "gpt-4o-mini",
-                "--base-url", "http://127.0.0.1:9/v1", "--api-key-env", "OPENAI_API_KEY"), System.out,
-                new PrintStream(err, true, StandardCharsets.UTF_8));
-        assertThat(code).isEqualTo(1);
-        assertThat(err.toString(StandardCharsets.UTF_8))
-                .contains("the HTTP backend is not available in this build");
+    void shouldBuildAnHttpCallForBaseUrlAndDescribeTheOptions() {
+        io.stoker.spark.llm.LlmSpec spec = BatchArguments.parse(List.of("-i", "in.jsonl", "-o", "out.jsonl", "--model",
+                "gpt-4o-mini", "--base-url", "http://127.0.0.1:9/v1", "--api-key-env", "OPENAI_API_SECRET")).spec()
+                .llm().spec();
+        assertThat(spec.isHttp()).isTrue();
+        assertThat(spec.http().baseUrl()).isEqualTo("http://127.0.0.1:9/v1");
+        assertThat(spec.http().apiKeyEnv()).isEqualTo("OPENAI_API_SECRET");
+        assertThat(spec.model()).isEqualTo("gpt-4o-mini");
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         assertThat(BatchCommand.run(List.of("--help"), new PrintStream(out, true, StandardCharsets.UTF_8),
                 System.err)).isZero();

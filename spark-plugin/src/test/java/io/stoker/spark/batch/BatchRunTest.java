@@ -168,6 +168,45 @@ class BatchRunTest {
                 .isFalse();
     }
 
+    /**
+     * With an OpenAI-compatible server (--base-url): each body goes through as is (fields the local engine refuses
+     * included), the server's answer is written as it came, and its refusals keep their status and error body.
+     */
+    @Test
+    void shouldSendBodiesToAnOpenAiCompatibleServerAndWriteItsAnswers() throws Exception {
+        try (io.stoker.spark.llm.FakeOpenAiServer server = new io.stoker.spark.llm.FakeOpenAiServer()) {
+            List<String> lines = List.of(
+                    Requests.chat("a", "hello", "\"response_format\": {\"type\": \"json_object\"}, \"user\": \"u1\""),
+                    Requests.completion("b", "once", "\"max_tokens\": 2, \"n\": 2"),
+                    Requests.chat("c", "FAIL400 please", ""),
+                    Requests.chat("d", "FLAKY one", "\"seed\": 4"));
+            Path in = Requests.write(dir.resolve("http.jsonl"), lines);
+            Path out = fresh("http-results.jsonl");
+            BatchSpec spec = BatchArguments.parse(List.of("-i", in.toString(), "-o", out.toString(), "--model", "tiny",
+                    "--base-url", server.baseUrl(), "--llm-option", "initial_backoff_ms=10")).spec();
+            BatchSummary s = BatchRun.run(spark, spec, null);
+            assertThat(s.lines()).isEqualTo(4);
+            Map<String, JsonNode> got = byId(out);
+            assertThat(got.keySet()).containsExactly("a", "b", "c", "d");
+            JsonNode a = got.get("a").get("response");
+            assertThat(a.get("status_code").asInt()).isEqualTo(200);
+            assertThat(a.get("body").get("choices").get(0).get("message").get("content").asText()).isEqualTo("echo:hello");
+            assertThat(got.get("b").get("response").get("body").get("choices").get(0).get("text").asText())
+                    .isEqualTo("echo:once");
+            JsonNode c = got.get("c").get("response");
+            assertThat(c.get("status_code").asInt()).isEqualTo(400);
+            assertThat(c.get("body").get("error").get("message").asText()).contains("the prompt is not allowed");
+            assertThat(got.get("d").get("response").get("status_code").asInt()).as("retried after a 503").isEqualTo(200);
+            JsonNode sentA = server.bodies.stream().filter(b -> b.path("messages").path(0).path("content").asText()
+                    .equals("hello")).findFirst().orElseThrow();
+            assertThat(sentA.get("response_format").get("type").asText()).isEqualTo("json_object");
+            assertThat(sentA.get("user").asText()).isEqualTo("u1");
+            JsonNode sentB = server.bodies.stream().filter(b -> b.has("prompt")).findFirst().orElseThrow();
+            assertThat(sentB.get("n").asInt()).isEqualTo(2);
+            assertThat(sentB.get("max_tokens").asInt()).isEqualTo(2);
+        }
+    }
+
     /** A row's seed and temperature reach the engine: same seed, same sample; another seed, another sample. */
     @Test
     void shouldSampleEachRowWithItsOwnSeed() throws IOException {

@@ -1,6 +1,6 @@
 package io.stoker.spark.batch;
 
-import io.stoker.llm.load.RandomModelWriter;
+import io.stoker.llm.testkit.RandomModelWriter;
 import io.stoker.llm.tensor.DType;
 
 import java.io.IOException;

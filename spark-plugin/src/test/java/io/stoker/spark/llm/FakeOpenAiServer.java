@@ -26,16 +26,16 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code FAIL400} gets 400; one containing {@code FLAKY} gets 503 on its first attempt. Every request body and
  * Authorization header is recorded.
  */
-final class FakeOpenAiServer implements AutoCloseable {
+public final class FakeOpenAiServer implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    final List<JsonNode> bodies = new CopyOnWriteArrayList<>();
-    final List<String> authorizations = new CopyOnWriteArrayList<>();
+    public final List<JsonNode> bodies = new CopyOnWriteArrayList<>();
+    public final List<String> authorizations = new CopyOnWriteArrayList<>();
     final AtomicInteger requests = new AtomicInteger();
     private final Map<String, AtomicInteger> attempts = new ConcurrentHashMap<>();
     private final HttpServer server;
 
-    FakeOpenAiServer() throws IOException {
+    public FakeOpenAiServer() throws IOException {
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 64);
         server.setExecutor(Executors.newFixedThreadPool(8));
         server.createContext("/v1/chat/completions", ex -> answer(ex, true));
@@ -43,7 +43,7 @@ final class FakeOpenAiServer implements AutoCloseable {
         server.start();
     }
 
-    String baseUrl() {
+    public String baseUrl() {
         return "http://127.0.0.1:" + server.getAddress().getPort() + "/v1";
     }
 
