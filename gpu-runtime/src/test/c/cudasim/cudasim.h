@@ -1,7 +1,7 @@
 /*
  * Maps the CUDA programming model onto CPU threads so that .cu kernel sources compile as C++ (g++ -std=c++17)
- * for the simulator. Each CUDA thread of a block is one CPU thread (owned by the simulator core); blocks run one
- * after another. `__shared__` variables are static (one copy, shared by the block's threads; blocks never
+ * for the simulator. Each CUDA thread of a block is a fiber of the simulator core (the block's fibers take turns on
+ * one CPU thread); blocks run one after another. `__shared__` variables are static (one copy, shared by the block's threads; blocks never
  * overlap and the core runs one launch at a time). Dynamic shared memory comes from stoker_device.h's
  * STOKER_DYNAMIC_SHARED, which maps to the block's buffer here.
  *
@@ -47,7 +47,9 @@ template <typename T> inline T shfl(unsigned mask, T v, int arg, int width, int 
     static_assert(sizeof(T) <= 8, "shuffle of a value wider than 8 bytes");
     uint64_t bits = 0;
     std::memcpy(&bits, &v, sizeof(T));
-    uint64_t r = tls_env->ops->shfl(tls_env, mask, bits, arg, width, mode);
+    cudasim_env *e = tls_env;
+    uint64_t r = e->ops->shfl(e, mask, bits, arg, width, mode);
+    tls_env = e; /* CUDA threads are fibers sharing one OS thread: restore ours after the exchange */
     T out;
     std::memcpy(&out, &r, sizeof(T));
     return out;
@@ -72,8 +74,17 @@ template <typename... A> struct signature {
 #define gridDim (cudasim::to_dim3(cudasim::env()->grid_dim))
 #define warpSize 32
 
-inline void __syncthreads() { cudasim::env()->ops->syncthreads(cudasim::env()); }
-inline void __syncwarp(unsigned mask = 0xffffffffu) { cudasim::env()->ops->syncwarp(cudasim::env(), mask); }
+/* CUDA threads are fibers that share one OS thread: each call that may switch fibers restores the caller's env */
+inline void __syncthreads() {
+    cudasim_env *e = cudasim::env();
+    e->ops->syncthreads(e);
+    cudasim::tls_env = e;
+}
+inline void __syncwarp(unsigned mask = 0xffffffffu) {
+    cudasim_env *e = cudasim::env();
+    e->ops->syncwarp(e, mask);
+    cudasim::tls_env = e;
+}
 inline void __threadfence() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 inline void __threadfence_block() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 [[noreturn]] inline void __trap() {
@@ -86,7 +97,12 @@ template <typename T> inline T __shfl_sync(unsigned m, T v, int src, int w = 32)
 template <typename T> inline T __shfl_up_sync(unsigned m, T v, unsigned d, int w = 32) { return cudasim::shfl(m, v, (int) d, w, 1); }
 template <typename T> inline T __shfl_down_sync(unsigned m, T v, unsigned d, int w = 32) { return cudasim::shfl(m, v, (int) d, w, 2); }
 template <typename T> inline T __shfl_xor_sync(unsigned m, T v, int x, int w = 32) { return cudasim::shfl(m, v, x, w, 3); }
-inline unsigned __ballot_sync(unsigned m, int p) { return cudasim::env()->ops->ballot(cudasim::env(), m, p); }
+inline unsigned __ballot_sync(unsigned m, int p) {
+    cudasim_env *e = cudasim::env();
+    unsigned r = e->ops->ballot(e, m, p);
+    cudasim::tls_env = e;
+    return r;
+}
 inline int __any_sync(unsigned m, int p) { return __ballot_sync(m, p) != 0; }
 inline int __all_sync(unsigned m, int p) { return __ballot_sync(m, p) == (__ballot_sync(m, 1)); }
 inline unsigned __activemask() { return __ballot_sync(0xffffffffu, 1); }

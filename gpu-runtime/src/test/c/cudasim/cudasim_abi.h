@@ -1,6 +1,6 @@
 /*
  * The contract between the simulator core (libstoker-cudasim.so, which plays libcuda/cuBLAS/NVRTC) and a
- * kernel library (the same .cu sources compiled as C++ with cudasim.h). The core owns the CPU threads that play
+ * kernel library (the same .cu sources compiled as C++ with cudasim.h). The core owns the fibers that play
  * CUDA threads and calls a kernel through `invoke`; the kernel reaches barriers and warp exchanges through the
  * `ops` table of its thread's environment, so a kernel library needs no symbol from the core.
  */
