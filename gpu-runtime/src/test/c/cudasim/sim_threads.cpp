@@ -1,11 +1,12 @@
 /*
- * Runs a kernel launch on the CPU: each CUDA thread of a block is a fiber (its own stack, ucontext), the block's
+ * Runs a kernel launch on the CPU: each CUDA thread of a block is a fiber (its own stack), the block's
  * fibers take turns on the launching OS thread, blocks run one after another, one launch at a time in the process.
  * A fiber runs until it reaches a barrier or a warp exchange, or leaves the kernel. __syncthreads completes when
  * every live thread of the block has reached it; warp-synchronous calls (shuffles, ballots, __syncwarp) complete
  * when every lane their mask names has arrived. A thread that exits leaves every later barrier, as on current GPUs.
- * Switching fibers costs well under a microsecond, so kernels with many threads per block and many barriers run
- * fast, and a missing barrier shows up deterministically (the reader runs before the writer it did not wait for).
+ * Switching fibers saves and restores a few registers (x86-64: a dozen instructions, no system call; elsewhere
+ * ucontext), so kernels with many threads per block and many barriers and shuffles run fast, and a missing barrier
+ * shows up deterministically (the reader runs before the writer it did not wait for).
  *
  * Misuse a device would not survive traps the launch with the error a device reports, which makes the context's
  * error sticky: a mask that excludes the caller or names missing or exited lanes, lanes disagreeing on a mask, or a
@@ -16,22 +17,80 @@
 
 #include <sys/mman.h>
 #include <ucontext.h>
+#if defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
 
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <map>
 #include <memory>
+
+#if defined(__x86_64__)
+/* Saves the callee-saved registers, MXCSR and the x87 control word on the running stack, stores the stack pointer
+ * in *from and resumes the context whose stack pointer is `to` (System V x86-64). */
+extern "C" void cudasim_swap(void **from, void *to);
+__asm__(".text\n"
+        ".p2align 4\n"
+        ".globl cudasim_swap\n"
+        ".hidden cudasim_swap\n"
+        ".type cudasim_swap,@function\n"
+        "cudasim_swap:\n"
+        "  pushq %rbp\n"
+        "  pushq %rbx\n"
+        "  pushq %r12\n"
+        "  pushq %r13\n"
+        "  pushq %r14\n"
+        "  pushq %r15\n"
+        "  subq $16, %rsp\n"
+        "  stmxcsr 8(%rsp)\n"
+        "  fnstcw (%rsp)\n"
+        "  movq %rsp, (%rdi)\n"
+        "  movq %rsi, %rsp\n"
+        "  ldmxcsr 8(%rsp)\n"
+        "  fldcw (%rsp)\n"
+        "  addq $16, %rsp\n"
+        "  popq %r15\n"
+        "  popq %r14\n"
+        "  popq %r13\n"
+        "  popq %r12\n"
+        "  popq %rbx\n"
+        "  popq %rbp\n"
+        "  ret\n"
+        ".size cudasim_swap, .-cudasim_swap\n");
+#define CUDASIM_FAST_SWITCH 1
+#endif
 
 namespace sim {
 namespace {
 
 struct Abort {};
 
+/* Where a suspended context resumes: a stack pointer (fast switch) or a ucontext. */
+struct Context {
+#ifdef CUDASIM_FAST_SWITCH
+    void *sp = nullptr;
+#else
+    ucontext_t uc;
+#endif
+};
+
+void switch_to(Context *from, Context *to) {
+#ifdef CUDASIM_FAST_SWITCH
+    cudasim_swap(&from->sp, to->sp);
+#else
+    swapcontext(&from->uc, &to->uc);
+#endif
+}
+
 enum class State { ready, at_barrier, at_warp, done };
 
 /* One CUDA thread. `env` comes first: the kernel hands back &env, which is the fiber. */
 struct Fiber {
     cudasim_env env;
-    ucontext_t ctx;
+    Context ctx;
     State state = State::ready;
     uint64_t result = 0; /* of the warp exchange it waited in */
     /* this lane's part of the warp exchange in progress */
@@ -59,7 +118,7 @@ struct Block {
     int code = 0;
     std::string why;
     std::vector<unsigned char> shared;
-    ucontext_t scheduler;
+    Context scheduler;
     const cudasim_kernel *kernel = nullptr;
     void **params = nullptr;
 };
@@ -78,7 +137,7 @@ void abort_block(Block *b, int code, const std::string &why) {
 /* Gives the OS thread back to the block's scheduler; returns when the scheduler resumes this fiber. */
 void yield(cudasim_env *e) {
     Block *b = block_of(e);
-    swapcontext(&fiber_of(e)->ctx, &b->scheduler);
+    switch_to(&fiber_of(e)->ctx, &b->scheduler);
     if (b->aborted) throw Abort();
 }
 
@@ -244,8 +303,18 @@ void fiber_main() {
         abort_block(b, CUDA_ERROR_LAUNCH_FAILED, "unknown C++ exception in kernel");
     }
     retire(&f->env);
-    /* returning switches to uc_link: the scheduler */
 }
+
+#ifdef CUDASIM_FAST_SWITCH
+/* First code a fiber runs (entered by cudasim_swap's `ret`, as if called); never returns. */
+extern "C" void cudasim_fiber_entry() {
+    Block *b = t_block;
+    Fiber *f = &b->fibers[t_starting];
+    fiber_main();
+    switch_to(&f->ctx, &b->scheduler); /* finished: the scheduler never resumes it */
+    abort();
+}
+#endif
 
 constexpr size_t kStackBytes = 256 * 1024;
 constexpr size_t kGuardBytes = 4096;
@@ -271,11 +340,27 @@ thread_local Stacks t_stacks;
 
 void start_fiber(Block *b, unsigned i) {
     Fiber &f = b->fibers[i];
-    getcontext(&f.ctx);
-    f.ctx.uc_stack.ss_sp = t_stacks.get(i);
-    f.ctx.uc_stack.ss_size = kStackBytes;
-    f.ctx.uc_link = &b->scheduler;
-    makecontext(&f.ctx, fiber_main, 0);
+#ifdef CUDASIM_FAST_SWITCH
+    /* a stack as cudasim_swap leaves it: [fcw, mxcsr][r15 r14 r13 r12 rbx rbp][return: entry][0], 16-aligned top */
+    uint64_t *top = reinterpret_cast<uint64_t *>(t_stacks.get(i) + kStackBytes);
+    uint64_t *sp = top - 10;
+    std::memset(sp, 0, 10 * sizeof(uint64_t));
+    uint16_t fcw;
+    __asm__ volatile("fnstcw %0" : "=m"(fcw));
+    std::memcpy(sp, &fcw, sizeof fcw);
+    uint32_t mxcsr = _mm_getcsr();
+    std::memcpy(reinterpret_cast<unsigned char *>(sp) + 8, &mxcsr, sizeof mxcsr);
+    sp[8] = reinterpret_cast<uint64_t>(&cudasim_fiber_entry);
+    sp[9] = 0; /* the entry's return address: it never returns */
+    f.ctx.sp = sp;
+    (void) b;
+#else
+    getcontext(&f.ctx.uc);
+    f.ctx.uc.uc_stack.ss_sp = t_stacks.get(i);
+    f.ctx.uc.uc_stack.ss_size = kStackBytes;
+    f.ctx.uc.uc_link = &b->scheduler.uc;
+    makecontext(&f.ctx.uc, fiber_main, 0);
+#endif
 }
 
 /* Runs one block to the end: turns over the ready fibers until every thread has left the kernel. */
@@ -289,7 +374,7 @@ void run_block(Block *b) {
             if (f.state != State::ready) continue;
             t_starting = i;
             progressed = true;
-            swapcontext(&b->scheduler, &f.ctx);
+            switch_to(&b->scheduler, &f.ctx);
         }
         if (progressed) continue;
         /* nobody can move: some thread waits where the others never come */
@@ -319,11 +404,41 @@ void run_block(Block *b) {
 
 std::mutex g_launch_mu;
 
+/* CUDASIM_PROFILE=FILE: time per kernel name, appended to FILE when the process exits. */
+struct Profile {
+    const char *file = getenv("CUDASIM_PROFILE");
+    bool on = file != nullptr && *file != 0;
+    std::map<std::string, std::pair<double, long>> seconds;
+    ~Profile() {
+        FILE *f = on ? fopen(file, "a") : nullptr;
+        if (f == nullptr) return;
+        for (auto &e : seconds)
+            fprintf(f, "cudasim profile: %-28s %8.3f s %8ld launches\n", e.first.c_str(), e.second.first,
+                    e.second.second);
+        fclose(f);
+    }
+};
+Profile &profile() {
+    static Profile p;
+    return p;
+}
+
 } // namespace
 
 CUresult run_kernel(const cudasim_kernel *k, cudasim_dim grid, cudasim_dim block, unsigned shared, void **params,
                     std::string *why) {
     std::lock_guard<std::mutex> launch(g_launch_mu);
+    auto t0 = std::chrono::steady_clock::now();
+    struct Timed {
+        const cudasim_kernel *k;
+        std::chrono::steady_clock::time_point t0;
+        ~Timed() {
+            if (!profile().on) return;
+            auto &e = profile().seconds[k->name];
+            e.first += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            e.second++;
+        }
+    } timed{ k, t0 };
     unsigned threads = block.x * block.y * block.z;
     Block b;
     b.shared.resize(shared + 16);
