@@ -163,12 +163,19 @@ STOKER_KERNEL void add_f32(float *x, const float *y, long long n) {
         x[i] += y[i];
 }
 
-// out = silu(gate) * up, silu(g) = g / (1 + e^-g); out may be gate (SwiGLU: down_proj(act_fn(gate_proj(x)) * up_proj(x)))
+// out = silu(gate) * up, silu(g) = g / (1 + e^-g) in double as the CPU engine computes it, rounded to float, then
+// times up; out may be gate (SwiGLU: down_proj(act_fn(gate_proj(x)) * up_proj(x)))
 STOKER_KERNEL void silu_mul_f32(float *out, const float *gate, const float *up, long long n) {
     for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
-        float g = gate[i];
-        out[i] = g / (1.0f + expf(-g)) * up[i];
+        double g = (double) gate[i];
+        out[i] = (float) (g / (1.0 + exp(-g))) * up[i];
     }
+}
+
+// y[t][i] += bias[i] for rows t < n of width cols (bias already at the caller's column offset)
+STOKER_KERNEL void add_bias_f32(float *y, const float *bias, int cols, long long n) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x)
+        y[i] += bias[i % cols];
 }
 
 // out[r] = table[rows[r]] as float32, for embeddings (rows = token ids) and for picking hidden rows (rows = token
@@ -193,31 +200,43 @@ STOKER_KERNEL void gather_rows_f16(float *out, const stoker_f16 *table, const in
 
 // ------------------------------------------------------------------------------------------------ RMSNorm
 
-// out = x * rsqrt(mean(x^2) + eps) * weight, per row. grid = rows; blockDim a multiple of 32.
-STOKER_KERNEL void rmsnorm_f32(float *out, const float *x, const float *weight, int dim, float eps) {
+// out = x * inv * weight per row, inv = 1 / sqrt(mean(x^2) + eps) with the sum of squares in double (as the CPU
+// engine sums it) and inv rounded to float. grid = rows; blockDim a multiple of 32.
+STOKER_KERNEL void rmsnorm_f32(float *out, const float *x, const float *weight, int dim, double eps) {
     const float *row = x + (long long) blockIdx.x * dim;
     float *dst = out + (long long) blockIdx.x * dim;
-    float ss = 0.0f;
-    for (int i = threadIdx.x; i < dim; i += blockDim.x) ss += row[i] * row[i];
-    ss = block_sum_f(ss);
-    float inv = 1.0f / sqrtf(ss / (float) dim + eps);
+    double ss = 0.0;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) ss += (double) row[i] * (double) row[i];
+    ss = block_sum_d(ss);
+    float inv = (float) (1.0 / sqrt(ss / (double) dim + eps));
     for (int i = threadIdx.x; i < dim; i += blockDim.x) dst[i] = weight[i] * (row[i] * inv);
 }
 
 // ------------------------------------------------------------------------------------------------ RoPE
 
-// Rotates each head of x (tokens, heads, headDim) in place by position * invFreq[i] (angles in double, as the CPU
-// engine computes them). interleaved = 0: HF rotate_half pairs (i, i + headDim/2); 1: GGUF pairs (2i, 2i + 1).
-// grid = (tokens, heads); any blockDim.
-STOKER_KERNEL void rope_f32(float *x, const int *positions, const double *invFreq, int heads, int headDim,
-                            int interleaved) {
-    int t = blockIdx.x, h = blockIdx.y, half = headDim / 2;
-    float *v = x + ((long long) t * heads + h) * headDim;
+// Rotary tables for each token's position: row t of cosSin (tokens, 2 * half) holds cos(pos * invFreq[i]) in columns
+// [0, half) and the sines in [half, 2 half); angles in double (as the CPU engine), stored as float. grid = tokens.
+STOKER_KERNEL void rope_cache_f32(float *cosSin, const int *positions, const double *invFreq, int half) {
+    int t = blockIdx.x;
     double pos = (double) positions[t];
+    float *row = cosSin + (long long) t * 2 * half;
     for (int i = threadIdx.x; i < half; i += blockDim.x) {
         double angle = pos * invFreq[i];
-        float c = (float) cos(angle);
-        float s = (float) sin(angle);
+        row[i] = (float) cos(angle);
+        row[half + i] = (float) sin(angle);
+    }
+}
+
+// Rotates each head of x (tokens, heads, headDim) in place with the token's row of cosSin (tokens, headDim: cos in
+// the first half, sin in the second, from rope_cache_f32). interleaved = 0: HF rotate_half pairs (i, i + headDim/2);
+// 1: GGUF pairs (2i, 2i + 1). grid = (tokens, heads); any blockDim.
+STOKER_KERNEL void rope_f32(float *x, const float *cosSin, int heads, int headDim, int interleaved) {
+    int t = blockIdx.x, h = blockIdx.y, half = headDim / 2;
+    float *v = x + ((long long) t * heads + h) * headDim;
+    const float *cs = cosSin + (long long) t * headDim;
+    for (int i = threadIdx.x; i < half; i += blockDim.x) {
+        float c = cs[i];
+        float s = cs[half + i];
         int i0 = interleaved ? 2 * i : i;
         int i1 = interleaved ? i0 + 1 : i0 + half;
         float x0 = v[i0], x1 = v[i1];
@@ -630,4 +649,35 @@ STOKER_KERNEL void top_logprobs(int *ids, float *logprobs, const float *logits, 
         pv = bv;
         pi = bi;
     }
+}
+
+// ------------------------------------------------------------------------------------------------ random weights
+
+// Deterministic weights for `random:` models, filled where they live: element i (of the whole tensor) is
+// ((long) (h >> 40) - 2^23 + bias) * step, h = SplitMix64 finaliser of seed + (i + 1) * golden gamma; computed in
+// integers, one int->float conversion and one float multiply (no contraction possible), then rounded to the element
+// type, so io.stoker.llm.load.RandomTensor computes the same bits on the CPU.
+__device__ __forceinline__ float random_value(unsigned long long seed, long long i, long long bias, float step) {
+    unsigned long long z = seed + (unsigned long long) (i + 1) * 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z = z ^ (z >> 31);
+    long long r = (long long) (z >> 40) - 8388608LL + bias;
+    return (float) r * step;
+}
+
+STOKER_KERNEL void fill_random_f32(float *out, long long n, unsigned long long seed, long long bias, float step) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x)
+        out[i] = random_value(seed, i, bias, step);
+}
+
+STOKER_KERNEL void fill_random_bf16(stoker_bf16 *out, long long n, unsigned long long seed, long long bias,
+                                    float step) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x)
+        out[i] = stoker_f32_to_bf16(random_value(seed, i, bias, step));
+}
+
+STOKER_KERNEL void fill_random_f16(stoker_f16 *out, long long n, unsigned long long seed, long long bias, float step) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x)
+        out[i] = stoker_f32_to_f16(random_value(seed, i, bias, step));
 }

@@ -35,6 +35,11 @@ public final class LlmKernels {
     private final KernelArgs args = new KernelArgs();
     private final CudaFunction rmsnorm;
     private final CudaFunction rope;
+    private final CudaFunction ropeCache;
+    private final CudaFunction addBias;
+    private final CudaFunction fillRandomF32;
+    private final CudaFunction fillRandomBf16;
+    private final CudaFunction fillRandomF16;
     private final CudaFunction siluMul;
     private final CudaFunction add;
     private final CudaFunction kvWriteF32;
@@ -65,6 +70,11 @@ public final class LlmKernels {
         CudaModule m = device.module(program());
         rmsnorm = m.function("rmsnorm_f32");
         rope = m.function("rope_f32");
+        ropeCache = m.function("rope_cache_f32");
+        addBias = m.function("add_bias_f32");
+        fillRandomF32 = m.function("fill_random_f32");
+        fillRandomBf16 = m.function("fill_random_bf16");
+        fillRandomF16 = m.function("fill_random_f16");
         siluMul = m.function("silu_mul_f32");
         add = m.function("add_f32");
         kvWriteF32 = m.function("kv_write_f32");
@@ -112,34 +122,81 @@ public final class LlmKernels {
         return LaunchConfig.of((int) Math.max(1, Math.min(blocks, maxBlocks)), ELEMENTWISE_THREADS);
     }
 
-    /** {@code out = x * rsqrt(mean(x^2) + eps) * weight} over {@code rows} rows of {@code dim}; out may be x. */
+    /**
+     * {@code out = weight * (x * inv)}, {@code inv = 1 / sqrt(mean(x^2) + eps)} (sum of squares in double, as the CPU
+     * engine) over {@code rows} rows of {@code dim}; out may be x.
+     */
     public void rmsnorm(CudaStream s, DeviceBuffer out, DeviceBuffer x, DeviceBuffer weight, int rows, int dim,
-                        float eps) {
+                        double eps) {
         positive(rows, "rmsnorm", "rows");
         positive(dim, "rmsnorm", "dim");
         need(x, 4L * rows * dim, "rmsnorm", "x (rows x dim f32)");
         need(out, 4L * rows * dim, "rmsnorm", "out (rows x dim f32)");
         need(weight, 4L * dim, "rmsnorm", "weight (dim f32)");
         rmsnorm.launch(s, LaunchConfig.of(rows, warps(dim, 256)),
-                args.clear().ptr(out).ptr(x).ptr(weight).i32(dim).f32(eps));
+                args.clear().ptr(out).ptr(x).ptr(weight).i32(dim).f64(eps));
     }
 
     /**
-     * Rotary embedding in place on {@code x (tokens, heads, headDim)}: angle = position * invFreq[i] (f64, headDim/2
-     * entries); {@code interleaved} pairs (2i, 2i+1) (GGUF), else (i, i + headDim/2) (HF rotate_half).
+     * Rotary tables for {@code tokens} positions: row t of {@code cosSin (tokens, 2 * half)} holds
+     * {@code cos(positions[t] * invFreq[i])} in columns {@code [0, half)} and the sines after them (angles in f64, as
+     * the CPU engine); {@code invFreq} is f64 of {@code half}.
      */
-    public void rope(CudaStream s, DeviceBuffer x, DeviceBuffer positions, DeviceBuffer invFreq, int tokens, int heads,
-                     int headDim, boolean interleaved) {
+    public void ropeCache(CudaStream s, DeviceBuffer cosSin, DeviceBuffer positions, DeviceBuffer invFreq, int tokens,
+                          int half) {
+        positive(tokens, "ropeCache", "tokens");
+        positive(half, "ropeCache", "half");
+        need(cosSin, 8L * tokens * half, "ropeCache", "cosSin (tokens x 2 half f32)");
+        need(positions, 4L * tokens, "ropeCache", "positions (tokens int32)");
+        need(invFreq, 8L * half, "ropeCache", "invFreq (half f64)");
+        ropeCache.launch(s, LaunchConfig.of(tokens, warps(half, 128)),
+                args.clear().ptr(cosSin).ptr(positions).ptr(invFreq).i32(half));
+    }
+
+    /**
+     * Rotary embedding in place on {@code x (tokens, heads, headDim)} with the tables of {@link #ropeCache}
+     * ({@code cosSin (tokens, headDim)}); {@code interleaved} pairs (2i, 2i+1) (GGUF), else (i, i + headDim/2) (HF
+     * rotate_half).
+     */
+    public void rope(CudaStream s, DeviceBuffer x, DeviceBuffer cosSin, int tokens, int heads, int headDim,
+                     boolean interleaved) {
         positive(tokens, "rope", "tokens");
         positive(heads, "rope", "heads");
         if (headDim <= 0 || headDim % 2 != 0) {
             throw new IllegalArgumentException("rope: headDim=" + headDim + " must be even and > 0");
         }
         need(x, 4L * tokens * heads * headDim, "rope", "x (tokens x heads x headDim f32)");
-        need(positions, 4L * tokens, "rope", "positions (tokens int32)");
-        need(invFreq, 8L * headDim / 2, "rope", "invFreq (headDim/2 f64)");
+        need(cosSin, 4L * tokens * headDim, "rope", "cosSin (tokens x headDim f32)");
         rope.launch(s, LaunchConfig.of(tokens, heads, warps(headDim / 2, 128)),
-                args.clear().ptr(x).ptr(positions).ptr(invFreq).i32(heads).i32(headDim).i32(interleaved ? 1 : 0));
+                args.clear().ptr(x).ptr(cosSin).i32(heads).i32(headDim).i32(interleaved ? 1 : 0));
+    }
+
+    /** {@code y[t][i] += bias[i]} over {@code rows} rows of {@code cols} floats ({@code bias} at the column offset). */
+    public void addBias(CudaStream s, DeviceBuffer y, DeviceBuffer bias, int rows, int cols) {
+        positive(cols, "addBias", "cols");
+        need(y, 4L * rows * cols, "addBias", "y (rows x cols f32)");
+        need(bias, 4L * cols, "addBias", "bias (cols f32)");
+        long n = (long) rows * cols;
+        addBias.launch(s, elementwise(n), args.clear().ptr(y).ptr(bias).i32(cols).i64(n));
+    }
+
+    /**
+     * Fills {@code n} elements of {@code out} with the deterministic values of a {@code random:} model tensor (see
+     * {@code io.stoker.llm.load.RandomTensor}, which computes the same bits on the CPU).
+     *
+     * @param type F32, BF16 or F16
+     */
+    public void fillRandom(CudaStream s, DeviceBuffer out, CudaDataType type, long n, long seed, long bias,
+                           float step) {
+        need(out, (long) type.bytes() * n, "fillRandom", "out");
+        CudaFunction f = switch (type) {
+            case F32 -> fillRandomF32;
+            case BF16 -> fillRandomBf16;
+            case F16 -> fillRandomF16;
+            default -> throw new IllegalArgumentException("fillRandom: type " + type + " is not supported (F32, BF16,"
+                    + " F16)");
+        };
+        f.launch(s, elementwise(n), args.clear().ptr(out).i64(n).i64(seed).i64(bias).f32(step));
     }
 
     /** {@code out = silu(gate) * up} over {@code n} floats; out may be gate. */

@@ -155,9 +155,20 @@ class LlmKernelsTest {
             invFreq[i] = 1.0 / Math.pow(10000, 2.0 * i / hd);
         }
         float[] x = gaussian(tokens * heads * hd, 3, 1);
+        DeviceBuffer cosSin = alloc(4L * tokens * hd);
+        kernels.ropeCache(stream, cosSin, up(positions), up(invFreq), tokens, half);
+        float[] table = floats(cosSin, tokens * hd);
+        for (int t = 0; t < tokens; t++) {
+            for (int i = 0; i < half; i++) {
+                double a = positions[t] * invFreq[i];
+                assertThat(Math.abs(table[t * hd + i] - Math.cos(a))).as("cos t=%d i=%d", t, i).isLessThan(1e-7);
+                assertThat(Math.abs(table[t * hd + half + i] - Math.sin(a))).as("sin t=%d i=%d", t, i)
+                        .isLessThan(1e-7);
+            }
+        }
         for (boolean interleaved : new boolean[] {false, true}) {
             DeviceBuffer dx = up(x);
-            kernels.rope(stream, dx, up(positions), up(invFreq), tokens, heads, hd, interleaved);
+            kernels.rope(stream, dx, cosSin, tokens, heads, hd, interleaved);
             double[] want = new double[x.length];
             for (int t = 0; t < tokens; t++) {
                 for (int h = 0; h < heads; h++) {
