@@ -6,6 +6,7 @@ import io.stoker.llm.load.GgufFile;
 import io.stoker.llm.load.GgufNames;
 import io.stoker.llm.load.ModelFiles;
 import io.stoker.llm.load.ModelFormatException;
+import io.stoker.llm.load.RandomModel;
 import io.stoker.llm.load.SafetensorsFile;
 import io.stoker.llm.load.TensorStore;
 import io.stoker.llm.model.llama.LlamaConfig;
@@ -42,10 +43,14 @@ public final class ModelLoader {
     }
 
     /**
-     * @param location a directory, a {@code .gguf} file, or a URI (hdfs://, s3a://, file:...)
+     * @param location a directory, a {@code .gguf} file, a URI (hdfs://, s3a://, file:...), or a {@code random:}
+     *                 source (see {@link RandomModel})
      * @throws ModelFormatException naming the file, tensor or field on bad input
      */
     public static LoadedModel load(String location) {
+        if (RandomModel.isRandom(location)) {
+            return RandomModel.load(location);
+        }
         Path p = ModelFiles.resolve(location);
         if (Files.isDirectory(p)) {
             if (Files.exists(p.resolve("config.json"))) {

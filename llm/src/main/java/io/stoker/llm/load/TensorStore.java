@@ -1,6 +1,6 @@
 package io.stoker.llm.load;
 
-import io.stoker.llm.tensor.MappedTensor;
+import io.stoker.llm.tensor.Tensor;
 
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -10,25 +10,25 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The tensors of one model, by Hugging Face name, memory-mapped from their files. Mappings are released by the
+ * The tensors of one model, by Hugging Face name, memory-mapped from their files (or, for a {@code random:} model, generated where a backend needs them). Mappings are released by the
  * garbage collector once no tensor refers to them (explicit unmapping would crash readers that are still running).
  *
  * <p>Thread-safety: immutable after loading.
  */
 public final class TensorStore {
-    private final Map<String, MappedTensor> tensors;
+    private final Map<String, Tensor> tensors;
     private final Map<String, Path> files;
     private final String description;
     private final java.util.function.UnaryOperator<String> storedName;
 
-    public TensorStore(Map<String, MappedTensor> tensors, Map<String, Path> files, String description) {
+    public TensorStore(Map<String, ? extends Tensor> tensors, Map<String, Path> files, String description) {
         this(tensors, files, description, n -> n);
     }
 
     /**
      * @param storedName maps a Hugging Face name to the name the file uses (GGUF aliases), for error messages
      */
-    public TensorStore(Map<String, MappedTensor> tensors, Map<String, Path> files, String description,
+    public TensorStore(Map<String, ? extends Tensor> tensors, Map<String, Path> files, String description,
                        java.util.function.UnaryOperator<String> storedName) {
         this.tensors = Collections.unmodifiableMap(new LinkedHashMap<>(tensors));
         this.files = Collections.unmodifiableMap(new LinkedHashMap<>(files));
@@ -52,8 +52,8 @@ public final class TensorStore {
     /**
      * @throws ModelFormatException naming the tensor and the model when it is absent
      */
-    public MappedTensor get(String name) {
-        MappedTensor t = tensors.get(name);
+    public Tensor get(String name) {
+        Tensor t = tensors.get(name);
         if (t == null) {
             throw new ModelFormatException("tensor " + label(name) + " is missing from " + description
                     + "; the checkpoint is incomplete or not of the architecture its config names");
@@ -64,8 +64,8 @@ public final class TensorStore {
     /**
      * @throws ModelFormatException naming the tensor, file and both shapes when the shape differs
      */
-    public MappedTensor get(String name, long... expectedShape) {
-        MappedTensor t = get(name);
+    public Tensor get(String name, long... expectedShape) {
+        Tensor t = get(name);
         if (!Arrays.equals(t.shape(), expectedShape)) {
             throw new ModelFormatException("tensor " + label(name) + " in " + fileOf(name) + " has shape "
                     + Arrays.toString(t.shape()) + " but the config implies " + Arrays.toString(expectedShape)
@@ -81,8 +81,8 @@ public final class TensorStore {
 
     public long totalBytes() {
         long n = 0;
-        for (MappedTensor t : tensors.values()) {
-            n += t.sizeBytes();
+        for (Tensor t : tensors.values()) {
+            n += t.dtype().bytesFor(t.elements());
         }
         return n;
     }

@@ -4,6 +4,7 @@ import io.stoker.llm.backend.Activation;
 import io.stoker.llm.backend.Backend;
 import io.stoker.llm.backend.TokenSampler;
 import io.stoker.llm.kv.KvCache;
+import io.stoker.llm.load.RandomTensor;
 import io.stoker.llm.model.ForwardBatch;
 import io.stoker.llm.tensor.DType;
 import io.stoker.llm.tensor.MappedTensor;
@@ -67,7 +68,7 @@ public final class CpuBackend implements Backend {
         if (weight instanceof CpuVector) {
             return weight;
         }
-        MappedTensor m = mapped(weight);
+        MappedTensor m = weight instanceof RandomTensor r ? r.materialize() : mapped(weight);
         if (m.rows() == 1) {
             return new CpuVector(m.name(), m.shape(), m.toFloatArray());
         }

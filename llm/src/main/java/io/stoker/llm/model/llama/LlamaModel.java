@@ -9,7 +9,6 @@ import io.stoker.llm.model.ColumnParallelLinear;
 import io.stoker.llm.model.ForwardBatch;
 import io.stoker.llm.model.Partition;
 import io.stoker.llm.model.RowParallelLinear;
-import io.stoker.llm.tensor.MappedTensor;
 import io.stoker.llm.tensor.Tensor;
 import io.stoker.runtime.comm.Communicator;
 
@@ -68,12 +67,12 @@ public final class LlamaModel {
             w.qProj[l] = column(ts, be, pre + "self_attn.q_proj", c.qDim(), h, c.qkvBias(), p, comm);
             w.kProj[l] = column(ts, be, pre + "self_attn.k_proj", c.kvDim(), h, c.qkvBias(), p, comm);
             w.vProj[l] = column(ts, be, pre + "self_attn.v_proj", c.kvDim(), h, c.qkvBias(), p, comm);
-            MappedTensor o = ts.get(pre + "self_attn.o_proj.weight", h, c.qDim());
+            Tensor o = ts.get(pre + "self_attn.o_proj.weight", h, c.qDim());
             w.oProj[l] = new RowParallelLinear(be.prepare(o),
                     c.oBias() ? be.prepare(ts.get(pre + "self_attn.o_proj.bias", h)) : null, p, comm, c.headDim());
             w.gateProj[l] = column(ts, be, pre + "mlp.gate_proj", c.intermediateSize(), h, false, p, comm);
             w.upProj[l] = column(ts, be, pre + "mlp.up_proj", c.intermediateSize(), h, false, p, comm);
-            MappedTensor d = ts.get(pre + "mlp.down_proj.weight", h, c.intermediateSize());
+            Tensor d = ts.get(pre + "mlp.down_proj.weight", h, c.intermediateSize());
             w.downProj[l] = new RowParallelLinear(be.prepare(d), null, p, comm, d.dtype().blockSize());
         }
         if (p.last()) {
