@@ -85,7 +85,16 @@ def rotate_half(x):
     return torch.cat((-x[..., h:], x[..., :h]), dim=-1)
 
 
-def forward(W, cfg, ids, kv="none"):
+def round_act(v, act):
+    """GEMM inputs rounded to the weight type, as a device multiplying f16/bf16 weights on tensor cores does."""
+    if act == "bf16":
+        return v.float().to(torch.bfloat16).double()
+    if act == "f16":
+        return v.float().half().double()
+    return v
+
+
+def forward(W, cfg, ids, kv="none", act="none"):
     hidden = cfg["hidden_size"]
     nh = cfg["num_attention_heads"]
     nkv = cfg.get("num_key_value_heads") or nh
@@ -104,7 +113,7 @@ def forward(W, cfg, ids, kv="none"):
         p = "model.layers.%d." % l
 
         def lin(name, v):
-            y = v @ W[p + name + ".weight"].T
+            y = round_act(v, act) @ W[p + name + ".weight"].T
             if p + name + ".bias" in W:
                 y = y + W[p + name + ".bias"]
             return y
@@ -130,7 +139,7 @@ def forward(W, cfg, ids, kv="none"):
         x = res + lin("mlp.down_proj", torch.nn.functional.silu(g) * lin("mlp.up_proj", h))
     x = rms_norm(x, W["model.norm.weight"], eps)
     head = W.get("lm_head.weight", W["model.embed_tokens.weight"])
-    return x @ head.T
+    return round_act(x, act) @ head.T
 
 
 def main():
@@ -140,6 +149,7 @@ def main():
     ap.add_argument("--steps", type=int, default=32)
     ap.add_argument("--quantize", default="none", choices=["none", "f16", "q8_0"])
     ap.add_argument("--kv", default="none", choices=["none", "f16"])
+    ap.add_argument("--act", default="none", choices=["none", "bf16", "f16"])
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     cfg = json.load(open(a.model + "/config.json"))
@@ -149,12 +159,12 @@ def main():
     W = {k: torch.from_numpy(v) for k, v in raw.items()}
     ids = [int(t) for t in a.ids.split(",")]
     with torch.no_grad():
-        logits = forward(W, cfg, ids, a.kv)
+        logits = forward(W, cfg, ids, a.kv, a.act)
         logits.numpy().astype("<f8").tofile(a.out + ".logits")
         seq = list(ids)
         greedy, margins = [], []
         for _ in range(a.steps):
-            last = forward(W, cfg, seq, a.kv)[-1]
+            last = forward(W, cfg, seq, a.kv, a.act)[-1]
             top = torch.topk(last, 2)
             greedy.append(int(top.indices[0]))
             margins.append(float(top.values[0] - top.values[1]))

@@ -36,9 +36,17 @@ public final class PythonReference {
     }
 
     /** @param kv {@code none}, or {@code f16}: keys and values rounded to binary16 as an f16 KV cache holds them */
-    public static synchronized Result run(Path hfDir, int[] ids, int steps, String quantize, String kv) {
+    public static Result run(Path hfDir, int[] ids, int steps, String quantize, String kv) {
+        return run(hfDir, ids, steps, quantize, kv, "none");
+    }
+
+    /**
+     * @param act {@code none}, or {@code bf16} / {@code f16}: the inputs of every linear layer rounded to that type, as
+     *            a device multiplying half-precision weights on tensor cores rounds its activations
+     */
+    public static synchronized Result run(Path hfDir, int[] ids, int steps, String quantize, String kv, String act) {
         String ids2 = Arrays.stream(ids).mapToObj(Integer::toString).collect(Collectors.joining(","));
-        String key = hfDir + "|" + ids2 + "|" + steps + "|" + quantize + "|" + kv;
+        String key = hfDir + "|" + ids2 + "|" + steps + "|" + quantize + "|" + kv + "|" + act;
         Result cached = CACHE.get(key);
         if (cached != null) {
             return cached;
@@ -47,7 +55,8 @@ public final class PythonReference {
             Path out = Files.createTempFile(Paths.get("target").toAbsolutePath(), "ref", "");
             Path script = Paths.get("src", "test", "python", "reference.py").toAbsolutePath();
             Process p = new ProcessBuilder(PYTHON, script.toString(), "--model", hfDir.toString(), "--ids", ids2,
-                    "--steps", Integer.toString(steps), "--quantize", quantize, "--kv", kv, "--out", out.toString())
+                    "--steps", Integer.toString(steps), "--quantize", quantize, "--kv", kv, "--act", act, "--out",
+                    out.toString())
                     .redirectErrorStream(true).start();
             String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (!p.waitFor(300, TimeUnit.SECONDS) || p.exitValue() != 0) {

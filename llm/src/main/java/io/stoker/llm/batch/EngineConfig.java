@@ -18,7 +18,10 @@ import io.stoker.runtime.channel.IdleKind;
  * @param kvCacheDtype   KV cache elements: F32, or F16 (half the memory; values rounded to binary16)
  * @param prefixCaching  reuse the KV blocks of identical prompt prefixes across requests (outputs are unchanged)
  * @param idle           how the engine's threads (step loop, CPU workers) wait for work
- * @param backend        where the model runs: {@code cpu}
+ * @param backend        where the model runs: {@code cpu}, {@code cuda} (device 0) or {@code cuda:ADDRESS} (a GPU
+ *                       address); a CUDA backend binds its device to the thread that creates the model runner, which
+ *                       must then run every step (drive the engine with {@link LlmEngine#step()} or an actor, not
+ *                       {@link LlmEngine#start()})
  */
 public record EngineConfig(long kvCacheBytes, int blockSize, int maxBatchTokens, int maxNumSeqs, int threads,
                            int maxModelLen, DType kvCacheDtype, boolean prefixCaching, IdleKind idle,
@@ -48,9 +51,7 @@ public record EngineConfig(long kvCacheBytes, int blockSize, int maxBatchTokens,
         if (idle == null) {
             throw new IllegalArgumentException("idle must not be null; use BACKOFF");
         }
-        if (!"cpu".equals(backend)) {
-            throw new IllegalArgumentException("backend=" + backend + " is not available; use cpu");
-        }
+        io.stoker.llm.backend.Backends.validate(backend);
     }
 
     /** The settings before the KV dtype, prefix-caching, idle and backend options: F32 KV, prefix caching on. */

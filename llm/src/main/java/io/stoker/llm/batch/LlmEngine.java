@@ -1,6 +1,7 @@
 package io.stoker.llm.batch;
 
 import io.stoker.llm.LoadedModel;
+import io.stoker.llm.backend.DeviceErrors;
 import io.stoker.llm.runner.RunnerOutput;
 import io.stoker.llm.runner.StepPlan;
 import io.stoker.llm.sample.SamplingParams;
@@ -163,9 +164,11 @@ public final class LlmEngine implements Agent, AutoCloseable {
 
     /**
      * One engine step: admit new requests, plan, run the plan (forward pass and sampling), update and finish
-     * requests.
+     * requests. An error in the step fails the requests it ran (e.g. a device out-of-memory) and the engine goes on,
+     * except a fatal device error ({@link DeviceErrors#isFatal}), which kills the engine.
      *
      * @return tokens computed (0 when idle)
+     * @throws EngineDeadException after a fatal device error: every pending request has failed with it
      */
     public int step() {
         Sequence in;
@@ -186,6 +189,14 @@ public final class LlmEngine implements Agent, AutoCloseable {
         try {
             out = executor.execute(plan);
         } catch (RuntimeException e) {
+            if (DeviceErrors.isFatal(e)) {
+                // the device is unusable for this process: no later step can succeed
+                if (death == null) {
+                    die(e);
+                }
+                throw new EngineDeadException("the LLM engine for " + model.location() + " died on a fatal device"
+                        + " error: " + e.getMessage(), e);
+            }
             List<Sequence> failed = scheduler.failLastPlan();
             LOG.error("model step failed; failing the {} requests in it", failed.size(), e);
             for (Sequence s : failed) {
@@ -253,7 +264,9 @@ public final class LlmEngine implements Agent, AutoCloseable {
         try {
             return step();
         } catch (Throwable e) {
-            die(e);
+            if (death == null) {
+                die(e);
+            }
             throw new AgentTerminationException(e);
         }
     }

@@ -1,6 +1,7 @@
 package io.stoker.llm.batch;
 
 import io.stoker.llm.LoadedModel;
+import io.stoker.llm.backend.Backend;
 import io.stoker.llm.model.ForwardBatch;
 import io.stoker.llm.model.Partition;
 import io.stoker.llm.runner.ModelRunner;
@@ -19,6 +20,13 @@ public final class LocalExecutor implements ModelExecutor {
         int layers = m.config().numHiddenLayers();
         this.runner = new ModelRunner(m, Partition.whole(layers), null,
                 cfg.runnerConfig(cfg.kvBlocks(m.config()), cfg.threads()));
+    }
+
+    /** The whole model on a backend the caller created (owned by the executor from now on). */
+    public LocalExecutor(LoadedModel m, EngineConfig cfg, Backend backend) {
+        int layers = m.config().numHiddenLayers();
+        this.runner = new ModelRunner(m, Partition.whole(layers), null,
+                cfg.runnerConfig(cfg.kvBlocks(m.config()), cfg.threads()), backend);
     }
 
     @Override

@@ -38,7 +38,7 @@ public final class ModelRunner implements AutoCloseable {
      * @param maxSeqs   most requests running at once (sampling slots)
      * @param threads   CPU threads for the backend
      * @param kvDtype   KV cache elements: F32 or F16
-     * @param backend   backend name ({@code cpu})
+     * @param backend   backend name ({@code cpu}, {@code cuda}, {@code cuda:ADDRESS}; see {@link Backends#create})
      * @param idle      how the backend's threads wait between kernels
      */
     public record Config(int numBlocks, int blockSize, int maxTokens, int maxSeqs, int threads, DType kvDtype,
@@ -76,8 +76,15 @@ public final class ModelRunner implements AutoCloseable {
     private int freeTop;
 
     public ModelRunner(LoadedModel m, Partition part, Communicator comm, Config cfg) {
+        this(m, part, comm, cfg, Backends.create(cfg.backend(), cfg.threads(), cfg.idle()));
+    }
+
+    /**
+     * A runner on a backend the caller created (e.g. a CUDA backend on a device the caller opened with its own
+     * settings); the runner owns it from now on and closes it, also when this constructor fails.
+     */
+    public ModelRunner(LoadedModel m, Partition part, Communicator comm, Config cfg, Backend be) {
         LlamaConfig c = m.config();
-        Backend be = Backends.create(cfg.backend(), cfg.threads(), cfg.idle());
         try {
             int kvHeads = c.numKeyValueHeads() / part.worldSize();
             this.cache = be.createKvCache(part.firstLayer(), part.endLayer() - part.firstLayer(), cfg.numBlocks(),

@@ -1,6 +1,9 @@
 package io.stoker.llm.backend.cuda;
 
 import io.stoker.llm.kv.KvCacheDescriptor;
+import io.stoker.llm.load.RandomTensor;
+import io.stoker.llm.tensor.DType;
+import io.stoker.llm.tensor.MappedTensor;
 import io.stoker.runtime.cuda.CudaDataType;
 import io.stoker.runtime.cuda.CudaDevice;
 import io.stoker.runtime.cuda.CudaDeviceConfig;
@@ -269,6 +272,31 @@ class LlmKernelsTest {
                 assertThat(Float.floatToRawIntBits(wide[i]) == Float.floatToRawIntBits(want)
                         || (Float.isNaN(want) && Float.isNaN(wide[i]))).as("%s widening of 0x%04x", t, got[i]).isTrue();
             }
+        }
+    }
+
+    @Test
+    void shouldFillRandomWeightsWithTheBitsTheCpuMaterializes() {
+        // 7 x 37 elements: not a multiple of the block, so the grid-stride tail is covered; a negative mean and seed
+        for (DType dtype : new DType[] {DType.F32, DType.BF16, DType.F16}) {
+            RandomTensor r = RandomTensor.uniform("w." + dtype, dtype, 7, 37, -3, -0.25, 0.5);
+            CudaDataType t = CudaTensor.cudaType(dtype);
+            int n = 7 * 37;
+            DeviceBuffer b = alloc((long) t.bytes() * n);
+            kernels.fillRandom(stream, b, t, n, r.seed(), r.bias(), r.step());
+            MappedTensor host = r.materialize();
+            byte[] want = new byte[t.bytes() * n];
+            host.getRowsBytes(0, 7, want, 0);
+            byte[] got = new byte[want.length];
+            b.copyTo(got, 0, got.length, 0);
+            assertThat(got).as("%s random weights, device vs RandomTensor.materialize", dtype).isEqualTo(want);
+            float[] values = host.toFloatArray();
+            double mean = 0;
+            for (float v : values) {
+                assertThat(v).as("%s value within mean +- half width (+ rounding)", dtype).isBetween(-0.76f, 0.26f);
+                mean += v / n;
+            }
+            assertThat(mean).as("%s mean of 259 uniform draws", dtype).isBetween(-0.35, -0.15);
         }
     }
 
