@@ -20,8 +20,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * reference ({@code reference.py}) and the CPU backend: logits at every position of a 24-token prompt in one call, then
  * 32 greedy decode calls, for the shapes {@link LlamaReferenceTest} uses (GQA 1/2/4, odd head sizes 24/16/72/32, Mistral
  * tied, Qwen2 with biases, Llama 3 rope scaling), GGUF's interleaved rotary layout, a sliding window, f16 weights and
- * bf16 weights and an f16 KV cache. On the CUDA simulator in CI ({@code stoker.cuda=sim}); {@link CudaBackendGpuTest}
- * runs it on a GPU.
+ * bf16 weights and an f16 KV cache. On the CUDA simulator in CI ({@code stoker.cuda=sim}); on a GPU,
+ * {@link CudaEngineGpuTest} checks CPU parity (this test needs Python and torch, which the GPU check does not carry).
  *
  * <p>Tolerances: f32 weights 1e-4 against the reference (as the CPU backend; measured ~3e-6) and greedy tokens equal to
  * the reference's and the CPU backend's. f16/bf16 weights: the device rounds each linear layer's input to the weight
