@@ -79,7 +79,9 @@ public final class LlmProcessor implements RowProcessor {
                     : Math.max(1, (int) Math.round(host.conf().effectiveRuntimeCpus()) / n);
             EngineConfig cfg = EngineConfig.defaults().withKvCacheBytes(spec.kvCacheBytes())
                     .withMaxBatchTokens(spec.maxBatchTokens()).withMaxNumSeqs(spec.maxNumSeqs())
-                    .withThreads(threads).withMaxModelLen(spec.maxModelLen());
+                    .withThreads(threads).withMaxModelLen(spec.maxModelLen())
+                    .withKvCacheDtype(spec.kvCacheF16() ? io.stoker.llm.tensor.DType.F16 : io.stoker.llm.tensor.DType.F32)
+                    .withPrefixCaching(spec.prefixCaching());
             StokerRuntime rt = host.runtime();
             long id = IDS.incrementAndGet();
             for (int i = 0; i < n; i++) {
