@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.stoker.llm.LoadedModel;
 import io.stoker.llm.ModelLoader;
+import io.stoker.llm.backend.Backends;
 import io.stoker.llm.batch.EngineConfig;
 import io.stoker.llm.batch.GenerationRequest;
 import io.stoker.llm.batch.GenerationResult;
@@ -24,8 +25,11 @@ import java.util.concurrent.ExecutionException;
  * <pre>
  * bin/stoker generate --model PATH (--prompt TEXT | --prompt-ids 1,2,3) --max-tokens N
  *     [--temperature T --top-p P --top-k K --min-p P --seed S --logprobs K --stop STR --chat
- *      --threads N --kv-cache-mb M] [--json]
+ *      --threads N --kv-cache-mb M --device cpu|cuda|cuda:N|cuda-sim] [--json]
  * </pre>
+ *
+ * {@code --device cuda-sim} runs the CUDA backend on the CUDA simulator (the test double of docs/cuda.md, a CPU
+ * implementation of the driver, cuBLAS and NVRTC): the same flags and output as {@code --device cpu}.
  *
  * With {@code --json} it prints one JSON object: {@code prompt_ids}, {@code token_ids}, {@code text},
  * {@code finish_reason}, and with {@code --logprobs K} {@code logprobs}: per generated token a list of
@@ -35,7 +39,7 @@ public final class GenerateCommand {
     private static final String USAGE = "usage: bin/stoker generate --model PATH (--prompt TEXT | --prompt-ids 1,2,3)"
             + " --max-tokens N\n"
             + "    [--temperature T] [--top-p P] [--top-k K] [--min-p P] [--seed S] [--logprobs K] [--stop STR]...\n"
-            + "    [--chat] [--threads N] [--kv-cache-mb M] [--json]\n"
+            + "    [--chat] [--threads N] [--kv-cache-mb M] [--device cpu|cuda|cuda:N|cuda-sim] [--json]\n"
             + "  --model       Hugging Face directory, .gguf file, or Hadoop URI\n"
             + "  --prompt      text (encoded with the tokenizer's special tokens); with --chat, a user message\n"
             + "                rendered through the model's chat template\n"
@@ -43,6 +47,8 @@ public final class GenerateCommand {
             + "  --max-tokens  tokens to generate (default 16)\n"
             + "  --temperature 0 = greedy (default); --top-p, --top-k, --min-p filter; --seed fixes the draw\n"
             + "  --logprobs K  report the K most likely tokens per step (max 20)\n"
+            + "  --device      cpu (default); cuda or cuda:N: the CUDA backend on GPU N (0); cuda-sim: the CUDA backend\n"
+            + "                on the CUDA simulator (no GPU needed; slow, for checking the path)\n"
             + "  --json        print one JSON object instead of the text\n";
 
     private GenerateCommand() {
@@ -61,6 +67,7 @@ public final class GenerateCommand {
         boolean chat = false;
         int threads = Runtime.getRuntime().availableProcessors();
         long kvMb = 256;
+        String device = "cpu";
         SamplingParams.Builder sp = SamplingParams.builder();
         List<String> stops = new ArrayList<>();
         try {
@@ -116,6 +123,9 @@ public final class GenerateCommand {
                     case "--threads":
                         threads = intValue(args, ++i, a);
                         break;
+                    case "--device":
+                        device = value(args, ++i, a);
+                        break;
                     case "--kv-cache-mb":
                         kvMb = intValue(args, ++i, a);
                         break;
@@ -133,6 +143,10 @@ public final class GenerateCommand {
                 throw new IllegalArgumentException("--chat needs --prompt");
             }
             sp.stop(stops);
+            if (!device.equals("cpu") && !device.equals("cuda-sim") && !Backends.isCuda(device)) {
+                throw new IllegalArgumentException("--device " + device + " is not known; use cpu, cuda, cuda:N or"
+                        + " cuda-sim");
+            }
         } catch (IllegalArgumentException e) {
             err.println("stoker generate: " + e.getMessage());
             err.print(USAGE);
@@ -140,7 +154,11 @@ public final class GenerateCommand {
         }
         try {
             SamplingParams params = sp.build();
-            EngineConfig cfg = EngineConfig.defaults().withThreads(threads).withKvCacheBytes(kvMb << 20);
+            if (device.equals("cuda-sim")) {
+                SimulatedCuda.select();
+            }
+            EngineConfig cfg = EngineConfig.defaults().withThreads(threads).withKvCacheBytes(kvMb << 20)
+                    .withBackend(device.equals("cuda-sim") ? "cuda" : device);
             try (LoadedModel m = ModelLoader.load(model); LlmEngine engine = LlmEngine.local(m, cfg)) {
                 GenerationRequest req = promptIds != null ? GenerationRequest.ofIds(promptIds, params)
                         : chat ? GenerationRequest.ofChat(List.of(new ChatTemplate.Message("user", prompt)), params)

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.stoker.llm.TestModels;
 import io.stoker.llm.tensor.DType;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -53,6 +54,43 @@ class GenerateCommandTest {
         assertThat(a.status()).as(a.err()).isZero();
         assertThat(a.out()).isEqualTo(b.out());
         assertThat(new ObjectMapper().readTree(a.out()).get("prompt_ids")).hasSizeLessThan(11);
+    }
+
+    @Test
+    @Timeout(value = 120, threadMode = Timeout.ThreadMode.SAME_THREAD) // the CUDA device is bound to this thread
+    void shouldPrintTheSameJsonOnTheCudaSimulatorAsOnTheCpu() throws Exception {
+        String model = TestModels.hf(TestModels.GQA2, DType.F32).toString();
+        String[] common = {"--model", model, "--prompt-ids", "5,17,300,41,9", "--max-tokens", "8", "--logprobs", "3",
+            "--threads", "1", "--kv-cache-mb", "4", "--json", "--device"};
+        Out cpu = run(concat(common, "cpu"));
+        Out sim = run(concat(common, "cuda-sim"));
+        assertThat(cpu.status()).as(cpu.err()).isZero();
+        assertThat(sim.status()).as(sim.err()).isZero();
+        ObjectMapper m = new ObjectMapper();
+        JsonNode a = m.readTree(cpu.out());
+        JsonNode b = m.readTree(sim.out());
+        assertThat(b.get("prompt_ids")).isEqualTo(a.get("prompt_ids"));
+        assertThat(b.get("token_ids")).hasSize(8).isEqualTo(a.get("token_ids"));
+        assertThat(b.get("finish_reason")).isEqualTo(a.get("finish_reason"));
+        assertThat(b.get("text")).isEqualTo(a.get("text"));
+        for (int t = 0; t < 8; t++) {
+            for (int k = 0; k < 3; k++) {
+                JsonNode x = a.get("logprobs").get(t).get(k);
+                JsonNode y = b.get("logprobs").get(t).get(k);
+                assertThat(y.get(0).asInt()).as("step %d rank %d token", t, k).isEqualTo(x.get(0).asInt());
+                assertThat(Math.abs(y.get(1).asDouble() - x.get(1).asDouble())).as("step %d rank %d logprob", t, k)
+                        .isLessThan(1e-4);
+            }
+        }
+        Out unknown = run("--model", model, "--prompt-ids", "1", "--device", "tpu");
+        assertThat(unknown.status()).isEqualTo(2);
+        assertThat(unknown.err()).contains("--device tpu is not known");
+    }
+
+    private static String[] concat(String[] a, String last) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + 1);
+        out[a.length] = last;
+        return out;
     }
 
     @Test
