@@ -6,7 +6,6 @@ import io.stoker.llm.batch.GenerationResult;
 import io.stoker.llm.batch.LlmEngine;
 import io.stoker.llm.sample.SamplingParams;
 import io.stoker.llm.sample.TokenLogprobs;
-import io.stoker.llm.tensor.DType;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -27,12 +26,16 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 @Timeout(value = 300, threadMode = Timeout.ThreadMode.SAME_THREAD)
 class CudaEngineTest {
+    /** {@link TestModels#ENGINE}'s shape: hidden 64, ffn 128, 4 layers, 4 heads, 2 KV heads, vocab 384. */
+    static final String ENGINE_MODEL = "random:hidden=64,intermediate=128,layers=4,heads=4,kv_heads=2,vocab=384,"
+            + "max_positions=512,dtype=f32,seed=5";
     static LoadedModel model;
 
     @BeforeAll
     static void load() {
-        // GGUF: its vocabulary is read in Java, so the GPU check needs no tokenizer library
-        model = ModelLoader.load(TestModels.gguf(TestModels.ENGINE, DType.F32).toString());
+        // the engine tests' shape as a random: model: no files and no tokenizer, so the GPU check's bundle (which
+        // leaves out the tokenizer library) runs it too (CudaBackendReferenceTest covers uploads from checkpoints)
+        model = ModelLoader.load(ENGINE_MODEL);
     }
 
     @AfterAll
