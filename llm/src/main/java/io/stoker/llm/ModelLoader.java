@@ -43,15 +43,15 @@ public final class ModelLoader {
     }
 
     /**
-     * @param location a directory, a {@code .gguf} file, a URI (hdfs://, s3a://, file:...), or a {@code random:}
-     *                 source (see {@link RandomModel})
+     * @param location a directory, a {@code .gguf} file, a URI (hdfs://, s3a://, file:...), {@value DemoModel#NAME}
+     *                 for the bundled {@link DemoModel}, or a {@code random:} source (see {@link RandomModel})
      * @throws ModelFormatException naming the file, tensor or field on bad input
      */
     public static LoadedModel load(String location) {
         if (RandomModel.isRandom(location)) {
             return RandomModel.load(location);
         }
-        Path p = ModelFiles.resolve(location);
+        Path p = DemoModel.isDemo(location) ? DemoModel.directory() : ModelFiles.resolve(location);
         if (Files.isDirectory(p)) {
             if (Files.exists(p.resolve("config.json"))) {
                 return loadHf(location, p);
