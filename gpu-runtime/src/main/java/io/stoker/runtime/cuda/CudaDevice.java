@@ -195,6 +195,30 @@ public final class CudaDevice implements AutoCloseable {
         return cublas;
     }
 
+    /**
+     * Lets this device read and write {@code peer}'s memory directly (NVLink or PCIe peer-to-peer), so peer copies
+     * need not pass through the host.
+     *
+     * @return true when enabled (now or before); false when the two devices cannot reach each other, in which case
+     * peer copies still work, staged by the driver
+     */
+    public boolean enablePeerAccess(CudaDevice peer) {
+        checkThread();
+        if (peer.context == context) {
+            return true;
+        }
+        return CudaNative.ctxEnablePeerAccess(peer.context);
+    }
+
+    /**
+     * Device memory another process exported with {@link CudaIpc#export}, mapped into this device's context. Close
+     * the returned memory (or the device) to unmap it; it is never freed here.
+     */
+    public CudaIpc.ImportedMemory openIpc(byte[] handle, long bytes, String name) {
+        checkThread();
+        return track(CudaIpc.open(this, handle, bytes, name));
+    }
+
     /** Waits for all work on the device's context. */
     public void synchronize() {
         checkThread();

@@ -114,6 +114,9 @@ final class GraphCompiler {
             }
         }
 
+        // 5b. Inputs a collective node takes ownership of (device memory) must have no other reader.
+        checkOwnedInputs(graphName, tasks, outputs);
+
         // 6. Place functions; order each actor's tasks by bind order.
         Map<Node<?>, ActorHandle<?>> placement = place(b, tasks, sources);
         Map<ActorHandle<?>, List<Node<?>>> schedules = new LinkedHashMap<>();
@@ -126,6 +129,36 @@ final class GraphCompiler {
 
         GraphLayout layout = new GraphLayout(input, tasks, placement, schedules, sources, List.copyOf(outputs));
         return build(graphName, b, layout, options, multi);
+    }
+
+    /**
+     * A collective node over a communicator that {@linkplain io.stoker.runtime.comm.Communicator#consumesNodeInputs
+     * consumes its input} reuses or frees that value's memory, so no other task and no output may read it.
+     */
+    private static void checkOwnedInputs(String graphName, List<Node<?>> tasks, List<Node<?>> outputs) {
+        for (Node<?> t : tasks) {
+            if (t.collective == null || !t.collective.communicator.consumesNodeInputs()) {
+                continue;
+            }
+            Node<?> in = GraphLayout.base(t.upstream.get(0));
+            List<String> others = new ArrayList<>();
+            for (Node<?> u : tasks) {
+                if (u != t && u.upstream.stream().anyMatch(a -> GraphLayout.base(a) == in)) {
+                    others.add(u.toString());
+                }
+            }
+            for (int i = 0; i < outputs.size(); i++) {
+                if (GraphLayout.base(outputs.get(i)) == in) {
+                    others.add("output " + i);
+                }
+            }
+            if (!others.isEmpty()) {
+                throw new GraphValidationException("graph '" + graphName + "': " + t + " over communicator '"
+                        + t.collective.communicator.name() + "' takes ownership of its input " + in
+                        + " (its device memory is reduced in place or freed), but " + String.join(", ", others)
+                        + " also read" + (others.size() == 1 ? "s" : "") + " it; give the other reader its own copy");
+            }
+        }
     }
 
     private static boolean isTask(Node<?> n) {
