@@ -20,6 +20,7 @@ import java.util.Map;
  */
 public final class CudaDevice implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CudaDevice.class);
+    private static final ThreadLocal<CudaDevice> CURRENT = new ThreadLocal<>();
 
     private final int ordinal;
     private final long context;
@@ -56,6 +57,7 @@ public final class CudaDevice implements AutoCloseable {
             }
             this.memory = new DeviceMemoryPool(this, budget);
             this.stream = newStream();
+            CURRENT.set(this);
         } catch (RuntimeException e) {
             CudaNative.primaryCtxRelease(ordinal);
             throw e;
@@ -99,6 +101,15 @@ public final class CudaDevice implements AutoCloseable {
             }
         }
         return index;
+    }
+
+    /**
+     * @return the device most recently opened on the calling thread and still open (a GPU actor's device, for the
+     * runtime's GPU channels), or null
+     */
+    public static CudaDevice current() {
+        CudaDevice d = CURRENT.get();
+        return d == null || d.closed ? null : d;
     }
 
     public int ordinal() {
@@ -288,6 +299,9 @@ public final class CudaDevice implements AutoCloseable {
             }
         }
         closed = true;
+        if (CURRENT.get() == this) {
+            CURRENT.remove();
+        }
         try {
             CudaNative.ctxSetCurrent(0);
             CudaNative.primaryCtxRelease(ordinal);

@@ -114,8 +114,10 @@ final class GraphCompiler {
             }
         }
 
-        // 5b. Inputs a collective node takes ownership of (device memory) must have no other reader.
+        // 5b. Inputs a collective node takes ownership of (device memory) must have no other reader; so must values
+        // moved over a tensor transport.
         checkOwnedInputs(graphName, tasks, outputs);
+        checkTransports(graphName, tasks, outputs);
 
         // 6. Place functions; order each actor's tasks by bind order.
         Map<Node<?>, ActorHandle<?>> placement = place(b, tasks, sources);
@@ -126,6 +128,17 @@ final class GraphCompiler {
 
         // 7. Prove the schedules deadlock-free.
         ScheduleCheck.check(tasks, placement, schedules, sources);
+
+        // 8. Place GPU channels: each tensor-transport edge gets a kind from where its two actors live.
+        for (Node<?> t : tasks) {
+            if (t.transport != null) {
+                for (Node<?> u : tasks) {
+                    if (u.upstream.contains(t)) {
+                        GpuChannels.check(graphName, t, placement.get(t), placement.get(u));
+                    }
+                }
+            }
+        }
 
         GraphLayout layout = new GraphLayout(input, tasks, placement, schedules, sources, List.copyOf(outputs));
         return build(graphName, b, layout, options, multi);
@@ -157,6 +170,36 @@ final class GraphCompiler {
                         + t.collective.communicator.name() + "' takes ownership of its input " + in
                         + " (its device memory is reduced in place or freed), but " + String.join(", ", others)
                         + " also read" + (others.size() == 1 ? "s" : "") + " it; give the other reader its own copy");
+            }
+        }
+    }
+
+    /** A value with a tensor transport is moved to its reader: exactly one reading task, read whole, not an output. */
+    private static void checkTransports(String graphName, List<Node<?>> tasks, List<Node<?>> outputs) {
+        for (Node<?> t : tasks) {
+            if (t.transport == null) {
+                continue;
+            }
+            List<Node<?>> readers = new ArrayList<>();
+            for (Node<?> u : tasks) {
+                for (Node<?> a : u.upstream) {
+                    if (GraphLayout.base(a) == t) {
+                        if (a != t) {
+                            throw new GraphValidationException("graph '" + graphName + "': " + u + " reads " + a
+                                    + ", a part of " + t + ", whose value travels as device memory; read it whole");
+                        }
+                        if (!readers.contains(u)) {
+                            readers.add(u);
+                        }
+                    }
+                }
+            }
+            boolean output = outputs.stream().anyMatch(o -> GraphLayout.base(o) == t);
+            if (readers.size() != 1 || output) {
+                throw new GraphValidationException("graph '" + graphName + "': " + t + " travels as device memory ("
+                        + t.transport + "), which moves it to its reader, but it has " + readers.size() + " reading"
+                        + " task(s) " + readers + (output ? " and is an output" : "") + "; give it exactly one reading"
+                        + " task and make that task's result the output");
             }
         }
     }
@@ -272,7 +315,12 @@ final class GraphCompiler {
                     inputChannels.add(r);
                     ch = r;
                 } else if (layout.placement().get(s) == consumer) {
-                    ch = new LocalChannel<>(label);
+                    ch = new LocalChannel<>(label); // a GPU value on its own actor: a hand-over, in stream order
+                } else if (s.transport != null) {
+                    ActorHandle<?> producer = layout.placement().get(s);
+                    io.stoker.runtime.channel.GpuChannelKind k = GpuChannels.check(name, s, producer, consumer);
+                    ch = GpuChannels.create(label, s, k, producer, consumer, capacity,
+                            ActorAccess.get().wakeHook(consumer));
                 } else {
                     ch = new RingChannel<>(label, capacity, ActorAccess.get().wakeHook(consumer));
                 }
