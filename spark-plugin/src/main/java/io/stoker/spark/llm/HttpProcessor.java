@@ -5,20 +5,12 @@ import io.stoker.llm.openai.OpenAiClientConfig;
 import io.stoker.runtime.StokerRuntime;
 import io.stoker.runtime.actor.ActorHandle;
 import io.stoker.runtime.actor.ActorSpec;
-import io.stoker.runtime.graph.BackpressurePolicy;
-import io.stoker.runtime.graph.CompiledGraph;
-import io.stoker.runtime.graph.GraphBuilder;
-import io.stoker.runtime.graph.GraphOptions;
-import io.stoker.runtime.graph.InputNode;
-import io.stoker.runtime.graph.Node;
 import io.stoker.spark.executor.ExecutorRuntime;
-import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.spark.SparkEnv;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -41,22 +33,19 @@ public final class HttpProcessor implements RowProcessor {
     private final ActorHandle<HttpRequestPreparer> preparer;
     private final ActorHandle<HttpSender> sender;
     private final ActorHandle<ResultAssembler> assembler;
-    private final CompiledGraph<RequestBatch, RowBatch> prepare;
-    private final CompiledGraph<RowBatch, VectorSchemaRoot> finish;
+    private final LaneGraphs graphs;
     private volatile boolean closed;
 
     private HttpProcessor(String key, java.util.List<OpenAiClient> clients,
                           io.stoker.spark.server.ManagedServers servers, ActorHandle<HttpRequestPreparer> preparer,
-                          ActorHandle<HttpSender> sender, ActorHandle<ResultAssembler> assembler,
-                          CompiledGraph<RequestBatch, RowBatch> prepare, CompiledGraph<RowBatch, VectorSchemaRoot> finish) {
+                          ActorHandle<HttpSender> sender, ActorHandle<ResultAssembler> assembler, LaneGraphs graphs) {
         this.key = key;
         this.clients = clients;
         this.servers = servers;
         this.preparer = preparer;
         this.sender = sender;
         this.assembler = assembler;
-        this.prepare = prepare;
-        this.finish = finish;
+        this.graphs = graphs;
     }
 
     static HttpProcessor start(ExecutorRuntime host, LlmSpec spec, String key) {
@@ -94,20 +83,11 @@ public final class HttpProcessor implements RowProcessor {
             ActorHandle<ResultAssembler> assembler = rt.createActor(ActorSpec.of(name + "-assemble",
                     ctx -> new ResultAssembler(host.allocator().newChildAllocator(name + "-output", 0,
                             Long.MAX_VALUE))));
-            GraphOptions opts = GraphOptions.defaults().withMaxInFlight(4096)
-                    .withBackpressure(BackpressurePolicy.WAIT).withSubmitTimeoutMillis(Long.MAX_VALUE / 4);
-            GraphBuilder g = GraphBuilder.on(rt, name + "-prepare");
-            InputNode<RequestBatch> in = g.input();
-            Node<RowBatch> prepared = g.bind(preparer, HttpRequestPreparer::prepare, in);
-            Node<RowBatch> sent = g.bind(sender, HttpSender::enqueue, prepared);
-            CompiledGraph<RequestBatch, RowBatch> prepare = g.compile(sent, opts.withName(name + "-prepare"));
-            GraphBuilder f = GraphBuilder.on(rt, name + "-finish");
-            InputNode<RowBatch> done = f.input();
-            Node<VectorSchemaRoot> out = f.bind(assembler, ResultAssembler::assemble, done);
-            CompiledGraph<RowBatch, VectorSchemaRoot> finish = f.compile(out, opts.withName(name + "-finish"));
+            LaneGraphs graphs = LaneGraphs.compile(rt, name, preparer, HttpRequestPreparer::prepare, sender,
+                    HttpSender::enqueue, assembler);
             LOG.info("LLM HTTP processor on executor {}: {} (model {}, {} concurrent requests)", host.executorId(),
                     clients.get(0).config(), model, h.maxConcurrentRequests());
-            return new HttpProcessor(key, clients, servers, preparer, sender, assembler, prepare, finish);
+            return new HttpProcessor(key, clients, servers, preparer, sender, assembler, graphs);
         } catch (RuntimeException | Error e) {
             clients.forEach(OpenAiClient::close);
             throw e;
@@ -145,10 +125,7 @@ public final class HttpProcessor implements RowProcessor {
 
     @Override
     public Pending submit(RequestBatch batch) {
-        CompletableFuture<RowBatch> enqueued = prepare.executeAsync(batch);
-        CompletableFuture<VectorSchemaRoot> out = enqueued.thenCompose(rb -> rb.done().handle((x, e) -> rb))
-                .thenCompose(finish::executeAsync);
-        return new Pending(enqueued, out);
+        return graphs.submit(batch);
     }
 
     @Override
@@ -178,8 +155,7 @@ public final class HttpProcessor implements RowProcessor {
             return;
         }
         closed = true;
-        prepare.close();
-        finish.close();
+        graphs.close();
         preparer.close();
         sender.close();
         assembler.close();

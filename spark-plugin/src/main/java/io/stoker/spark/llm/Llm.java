@@ -200,6 +200,19 @@ public final class Llm implements Serializable {
         return option(LlmOption.KV_CACHE_MB.key(), mb);
     }
 
+    /** float32 (default) or float16: half the KV memory. */
+    public Llm kvCacheDtype(String dtype) {
+        return option(LlmOption.KV_CACHE_DTYPE.key(), dtype);
+    }
+
+    public Llm prefixCaching(boolean on) {
+        return option(LlmOption.PREFIX_CACHING.key(), on);
+    }
+
+    public Llm orderByPrefix(boolean on) {
+        return option(LlmOption.ORDER_BY_PREFIX.key(), on);
+    }
+
     public Llm maxBatchTokens(int n) {
         return option(LlmOption.MAX_BATCH_TOKENS.key(), n);
     }

@@ -46,6 +46,10 @@ public enum LlmOption {
     MAX_BATCH_TOKENS("max_batch_tokens", "512", "Token budget of one engine step (decode tokens plus prefill chunks)."),
     MAX_NUM_SEQS("max_num_seqs", "64", "Most sequences in one engine step."),
     MAX_MODEL_LEN("max_model_len", "0", "Context length limit; 0 = the model's."),
+    KV_CACHE_DTYPE("kv_cache_dtype", "float32", "KV-cache elements: float32, or float16 (half the memory; values"
+            + " rounded to binary16)."),
+    PREFIX_CACHING("prefix_caching", "true", "Reuse the KV blocks of identical prompt prefixes across rows (outputs"
+            + " are unchanged)."),
     DTYPE("dtype", "auto", "Weight type the engine must run: auto (as stored) or float32, float16, bfloat16, q8_0;"
             + " the CPU engine refuses a model stored in another type."),
     // OpenAI-compatible server instead of a local engine
@@ -70,6 +74,9 @@ public enum LlmOption {
     RETURN_RAW_RESPONSE("return_raw_response", "false", "Add the raw_response column: the server's response body."),
     // Task feeding
     BATCH_ROWS("batch_rows", "16", "Rows per Arrow batch sent through the executor's processor graph."),
+    ORDER_BY_PREFIX("order_by_prefix", "true", "Send each task's rows to the engine ordered by prompt (within windows"
+            + " of max_in_flight_per_task / 2 rows), so rows sharing a prefix meet in the prefix cache; outputs keep"
+            + " the input order."),
     MAX_IN_FLIGHT_PER_TASK("max_in_flight_per_task", "256", "Rows one task keeps in the engine at once; results are"
             + " still emitted in input order."),
     TIMEOUT_MS("timeout_ms", "3600000", "How long a task waits for one batch before failing.");

@@ -10,14 +10,7 @@ import io.stoker.llm.tensor.DType;
 import io.stoker.runtime.StokerRuntime;
 import io.stoker.runtime.actor.ActorHandle;
 import io.stoker.runtime.actor.ActorSpec;
-import io.stoker.runtime.graph.BackpressurePolicy;
-import io.stoker.runtime.graph.CompiledGraph;
-import io.stoker.runtime.graph.GraphBuilder;
-import io.stoker.runtime.graph.GraphOptions;
-import io.stoker.runtime.graph.InputNode;
-import io.stoker.runtime.graph.Node;
 import io.stoker.spark.executor.ExecutorRuntime;
-import org.apache.arrow.vector.VectorSchemaRoot;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,7 +19,6 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -54,8 +46,7 @@ public final class LlmProcessor implements RowProcessor {
 
     /** One engine with its preparer and assembler actors and the two compiled graphs through them. */
     private record Lane(ActorHandle<RequestPreparer> preparer, ActorHandle<EngineActor> engine,
-                        ActorHandle<ResultAssembler> assembler, CompiledGraph<RequestBatch, RowBatch> prepare,
-                        CompiledGraph<RowBatch, VectorSchemaRoot> finish, LlmEngine llm) {
+                        ActorHandle<ResultAssembler> assembler, LaneGraphs graphs, LlmEngine llm) {
     }
 
     private LlmProcessor(String key, LoadedModel model, List<Lane> lanes) {
@@ -79,7 +70,9 @@ public final class LlmProcessor implements RowProcessor {
                     : Math.max(1, (int) Math.round(host.conf().effectiveRuntimeCpus()) / n);
             EngineConfig cfg = EngineConfig.defaults().withKvCacheBytes(spec.kvCacheBytes())
                     .withMaxBatchTokens(spec.maxBatchTokens()).withMaxNumSeqs(spec.maxNumSeqs())
-                    .withThreads(threads).withMaxModelLen(spec.maxModelLen());
+                    .withThreads(threads).withMaxModelLen(spec.maxModelLen())
+                    .withKvCacheDtype(spec.kvCacheF16() ? io.stoker.llm.tensor.DType.F16 : io.stoker.llm.tensor.DType.F32)
+                    .withPrefixCaching(spec.prefixCaching());
             StokerRuntime rt = host.runtime();
             long id = IDS.incrementAndGet();
             for (int i = 0; i < n; i++) {
@@ -121,18 +114,8 @@ public final class LlmProcessor implements RowProcessor {
                 ctx -> new RequestPreparer(model, llm.maxModelLen(), capacity)));
         ActorHandle<ResultAssembler> assembler = rt.createActor(ActorSpec.of(name + "-assemble",
                 ctx -> new ResultAssembler(host.allocator().newChildAllocator(name + "-output", 0, Long.MAX_VALUE))));
-        GraphOptions opts = GraphOptions.defaults().withMaxInFlight(4096).withBackpressure(BackpressurePolicy.WAIT)
-                .withSubmitTimeoutMillis(Long.MAX_VALUE / 4);
-        GraphBuilder g = GraphBuilder.on(rt, name + "-prepare");
-        InputNode<RequestBatch> in = g.input();
-        Node<RowBatch> prepared = g.bind(preparer, RequestPreparer::prepare, in);
-        Node<RowBatch> enqueued = g.bind(engine, EngineActor::enqueue, prepared);
-        CompiledGraph<RequestBatch, RowBatch> prepare = g.compile(enqueued, opts.withName(name + "-prepare"));
-        GraphBuilder f = GraphBuilder.on(rt, name + "-finish");
-        InputNode<RowBatch> done = f.input();
-        Node<VectorSchemaRoot> out = f.bind(assembler, ResultAssembler::assemble, done);
-        CompiledGraph<RowBatch, VectorSchemaRoot> finish = f.compile(out, opts.withName(name + "-finish"));
-        return new Lane(preparer, engine, assembler, prepare, finish, llm);
+        return new Lane(preparer, engine, assembler, LaneGraphs.compile(rt, name, preparer, RequestPreparer::prepare,
+                engine, EngineActor::enqueue, assembler), llm);
     }
 
     /** Turns the model option into a local path: remote URIs go through the executor's artifact cache (once). */
@@ -173,10 +156,7 @@ public final class LlmProcessor implements RowProcessor {
     @Override
     public Pending submit(RequestBatch batch) {
         Lane l = lanes.get((int) Math.floorMod(turn.getAndIncrement(), (long) lanes.size()));
-        CompletableFuture<RowBatch> enqueued = l.prepare().executeAsync(batch);
-        CompletableFuture<VectorSchemaRoot> out = enqueued.thenCompose(rb -> rb.done().handle((x, e) -> rb))
-                .thenCompose(rb -> l.finish().executeAsync(rb));
-        return new Pending(enqueued, out);
+        return l.graphs().submit(batch);
     }
 
     @Override
@@ -237,8 +217,7 @@ public final class LlmProcessor implements RowProcessor {
         }
         closed = true;
         for (Lane l : lanes) {
-            l.prepare().close();
-            l.finish().close();
+            l.graphs().close();
             l.preparer().close();
             l.assembler().close();
             l.engine().close();

@@ -26,7 +26,8 @@ public record LlmSpec(Map<String, String> options, String model, String systemPr
                       boolean returnLogprobs, Map<String, String> outputNames, boolean failOnError, int engines,
                       int tensorParallel, int threads, long kvCacheBytes, int maxBatchTokens, int maxNumSeqs,
                       int maxModelLen, String dtype, int batchRows, int maxInFlightPerTask, long timeoutMillis,
-                      Http http, boolean returnHttpStatus, boolean returnRawResponse)
+                      Http http, boolean returnHttpStatus, boolean returnRawResponse, boolean kvCacheF16,
+                      boolean prefixCaching, boolean orderByPrefix)
         implements Serializable {
     private static final long serialVersionUID = 1L;
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -143,6 +144,9 @@ public record LlmSpec(Map<String, String> options, String model, String systemPr
         Http http = r.http();
         boolean returnHttpStatus = r.bool(LlmOption.RETURN_HTTP_STATUS);
         boolean returnRawResponse = r.bool(LlmOption.RETURN_RAW_RESPONSE);
+        boolean kvF16 = r.oneOf(LlmOption.KV_CACHE_DTYPE, "float32", "float16").equals("float16");
+        boolean prefixCaching = r.bool(LlmOption.PREFIX_CACHING);
+        boolean orderByPrefix = r.bool(LlmOption.ORDER_BY_PREFIX);
         if (http == null) {
             for (LlmOption o : new LlmOption[]{LlmOption.ENDPOINT, LlmOption.API_KEY_ENV, LlmOption.API_KEY_CONF,
                     LlmOption.MAX_CONCURRENT_REQUESTS, LlmOption.REQUESTS_PER_SECOND, LlmOption.TOKENS_PER_MINUTE,
@@ -171,7 +175,7 @@ public record LlmSpec(Map<String, String> options, String model, String systemPr
                 r.string(LlmOption.CHAT_TEMPLATE_OVERRIDE).isEmpty() ? null : r.string(LlmOption.CHAT_TEMPLATE_OVERRIDE),
                 defaults, returnTokenIds, returnLogprobs || defaults.logprobs() > 0, names, failOnError, engines, tp,
                 threads, kvMb << 20, maxBatchTokens, maxNumSeqs, maxModelLen, dtype, batchRows, inFlight, timeout,
-                http, returnHttpStatus, returnRawResponse);
+                http, returnHttpStatus, returnRawResponse, kvF16, prefixCaching, orderByPrefix);
     }
 
     /** @return true when rows go to an OpenAI-compatible server rather than a local engine */
@@ -207,7 +211,7 @@ public record LlmSpec(Map<String, String> options, String model, String systemPr
         StringBuilder b = new StringBuilder(model);
         for (LlmOption o : new LlmOption[]{LlmOption.ENGINES, LlmOption.TENSOR_PARALLEL, LlmOption.THREADS,
                 LlmOption.KV_CACHE_MB, LlmOption.MAX_BATCH_TOKENS, LlmOption.MAX_NUM_SEQS, LlmOption.MAX_MODEL_LEN,
-                LlmOption.DTYPE}) {
+                LlmOption.DTYPE, LlmOption.KV_CACHE_DTYPE, LlmOption.PREFIX_CACHING}) {
             b.append('|').append(o.key()).append('=').append(options.getOrDefault(o.key(), o.defaultValue()));
         }
         return b.toString();

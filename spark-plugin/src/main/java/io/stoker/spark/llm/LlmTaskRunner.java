@@ -17,7 +17,8 @@ import org.apache.spark.TaskKilledException;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.expressions.GenericInternalRow;
 import org.apache.spark.sql.catalyst.expressions.JoinedRow;
-
+import org.apache.spark.sql.catalyst.util.ArrayData;
+import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.sql.vectorized.ArrowColumnVector;
 import org.apache.spark.sql.vectorized.ColumnVector;
@@ -27,6 +28,8 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
@@ -35,14 +38,15 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * One task's pass of a partition through its executor's {@link LlmProcessor}. Reads the task's rows, projects each
- * to its request columns (prompt or messages, optional sampling), packs them into Arrow batches of
- * {@code batch_rows}, and keeps up to {@code max_in_flight_per_task} rows in the processor at once; emits each input
- * row joined with its result struct, in input order, exactly once.
+ * One task's pass of a partition through its executor's {@link RowProcessor}. Reads the task's rows in windows of
+ * half of {@code max_in_flight_per_task} rows (two windows are in flight, so the engine never waits for the task),
+ * orders each window by prompt so that rows sharing a prefix (a system prompt, a few-shot preamble) reach the engine
+ * together and its prefix cache pays, packs them into Arrow batches of {@code batch_rows}, and emits every input row
+ * joined with its result struct, in input order, exactly once.
  *
  * <p>Rows with an error pass through with the error column set, unless the call has {@code fail_on_error}: then the
- * task fails at the first such row, naming it. An engine that dies fails the task at once (Spark retries it on a
- * rebuilt engine). A killed task cancels its rows in the engine, freeing their KV blocks.
+ * task fails at the first such row (in input order), naming it. An engine that dies fails the task at once (Spark
+ * retries it on a rebuilt engine). A killed task cancels its rows in the engine, freeing their KV blocks.
  *
  * <p>Threading: one Spark task thread drives the iterator and the completion listener.
  */
@@ -50,16 +54,26 @@ public final class LlmTaskRunner implements Iterator<InternalRow> {
     private static final Logger LOG = LoggerFactory.getLogger(LlmTaskRunner.class);
     private static final long POLL_MILLIS = 200;
 
-    /** One batch in flight: its input rows (kept for the output), its Arrow request batch, and its progress. */
+    /** One batch of a window: its Arrow request batch and, per batch row, the row's index in the window. */
     private static final class Batch {
-        final List<InternalRow> inputs = new ArrayList<>();
         final VectorSchemaRoot request;
-        final long firstRow;
+        final int[] rows;
         RowProcessor.Pending pending;
-        long submitNanos;
 
-        Batch(VectorSchemaRoot request, long firstRow) {
+        Batch(VectorSchemaRoot request, int[] rows) {
             this.request = request;
+            this.rows = rows;
+        }
+    }
+
+    /** A window of input rows on its way: the rows (kept for the output), their batches and, once done, results. */
+    private static final class Window {
+        final long firstRow;
+        final List<InternalRow> inputs = new ArrayList<>();
+        final List<Batch> batches = new ArrayList<>();
+        InternalRow[] results;
+
+        Window(long firstRow) {
             this.firstRow = firstRow;
         }
     }
@@ -67,6 +81,7 @@ public final class LlmTaskRunner implements Iterator<InternalRow> {
     private final LlmSpec spec;
     private final Iterator<InternalRow> input;
     private final scala.Function1<InternalRow, ? extends InternalRow> requestProjection;
+    private final boolean messagesInput;
     private final Schema requestSchema;
     private final LlmSqlMetrics sqlMetrics;
     private final ExecutorRuntime host;
@@ -75,23 +90,23 @@ public final class LlmTaskRunner implements Iterator<InternalRow> {
     private final SparkShims shims;
     private final TaskContext task;
     private final String where;
-    private final ArrayDeque<Batch> inFlight = new ArrayDeque<>();
+    private final int windowRows;
+    private final ArrayDeque<Window> inFlight = new ArrayDeque<>();
     private final JoinedRow joined = new JoinedRow();
     private final GenericInternalRow resultHolder = new GenericInternalRow(1);
 
-    private int rowsInFlight;
     private long rowsRead;
-    private Batch current;
-    private VectorSchemaRoot currentOutput;
-    private ColumnarBatch currentColumns;
+    private Window current;
     private int currentIndex;
     private boolean closed;
 
-    private LlmTaskRunner(String session, LlmSpec spec, Iterator<InternalRow> input, scala.Function1<InternalRow, ? extends InternalRow> requestProjection,
-                          StructType requestType, String timeZoneId, LlmSqlMetrics sqlMetrics) {
+    private LlmTaskRunner(String session, LlmSpec spec, Iterator<InternalRow> input,
+                          scala.Function1<InternalRow, ? extends InternalRow> requestProjection, StructType requestType,
+                          String timeZoneId, LlmSqlMetrics sqlMetrics) {
         this.spec = spec;
         this.input = input;
         this.requestProjection = requestProjection;
+        this.messagesInput = requestType.fields()[0].dataType() instanceof ArrayType;
         this.sqlMetrics = sqlMetrics;
         this.task = TaskContext.get();
         this.where = task == null ? "outside a task" : "partition " + task.partitionId() + " (stage "
@@ -99,6 +114,8 @@ public final class LlmTaskRunner implements Iterator<InternalRow> {
         this.host = ExecutorRuntimes.current(session);
         this.shims = ShimLoader.get();
         this.requestSchema = shims.toArrowSchema(requestType, timeZoneId);
+        this.windowRows = Math.max(1, Math.max(Math.min(spec.batchRows(), spec.maxInFlightPerTask()),
+                spec.maxInFlightPerTask() / 2));
         this.processor = RowProcessor.forCall(host, spec);
         this.allocator = host.newTaskAllocator("stoker-llm-task-" + (task == null ? "local" : task.taskAttemptId()));
         host.metrics().task();
@@ -111,8 +128,8 @@ public final class LlmTaskRunner implements Iterator<InternalRow> {
      * @param requestProjection child row → request row ({@code requestType}: prompt or messages, then sampling)
      */
     public static Iterator<InternalRow> open(String session, LlmSpec spec, Iterator<InternalRow> rows,
-                                             scala.Function1<InternalRow, ? extends InternalRow> requestProjection, StructType requestType, String timeZoneId,
-                                             LlmSqlMetrics metrics) {
+                                             scala.Function1<InternalRow, ? extends InternalRow> requestProjection,
+                                             StructType requestType, String timeZoneId, LlmSqlMetrics metrics) {
         LlmTaskRunner r = new LlmTaskRunner(session, spec, rows, requestProjection, requestType, timeZoneId, metrics);
         if (r.task != null) {
             r.task.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) ctx -> r.close());
@@ -122,23 +139,20 @@ public final class LlmTaskRunner implements Iterator<InternalRow> {
 
     @Override
     public boolean hasNext() {
-        while (currentColumns == null || currentIndex >= currentColumns.numRows()) {
+        while (current == null || currentIndex >= current.inputs.size()) {
             if (closed) {
                 return false;
             }
-            releaseCurrent();
+            current = null;
             fill();
-            Batch b = inFlight.poll();
-            if (b == null) {
+            Window w = inFlight.poll();
+            if (w == null) {
                 close();
                 return false;
             }
-            rowsInFlight -= b.inputs.size();
-            current = b;
-            currentOutput = await(b);
-            currentColumns = columns(currentOutput);
+            finish(w);
+            current = w;
             currentIndex = 0;
-            account(b, currentOutput);
             fill();
         }
         return true;
@@ -150,38 +164,111 @@ public final class LlmTaskRunner implements Iterator<InternalRow> {
             throw new NoSuchElementException();
         }
         int i = currentIndex++;
-        resultHolder.update(0, currentColumns.getRow(i));
+        resultHolder.update(0, current.results[i]);
         return joined.apply(current.inputs.get(i), resultHolder);
     }
 
-    /** Reads rows into batches and submits them while the in-flight budget lasts. */
+    /** Reads windows of rows and submits their batches while fewer than two windows are in flight. */
     private void fill() {
-        while (input.hasNext() && (inFlight.isEmpty() || rowsInFlight < spec.maxInFlightPerTask())) {
-            Batch b = new Batch(VectorSchemaRoot.create(requestSchema, allocator), rowsRead);
-            try {
-                ArrowRowWriter w = shims.newRowWriter(b.request);
-                int room = Math.max(1, Math.min(spec.batchRows(), spec.maxInFlightPerTask() - rowsInFlight));
-                while (b.inputs.size() < room && input.hasNext()) {
-                    InternalRow row = input.next();
-                    b.inputs.add(row.copy());
-                    w.write(requestProjection.apply(row));
-                }
-                w.finish();
-            } catch (RuntimeException e) {
-                b.request.close();
-                throw e;
+        while (input.hasNext() && inFlight.size() < 2) {
+            Window w = new Window(rowsRead);
+            List<InternalRow> requests = new ArrayList<>(windowRows);
+            while (w.inputs.size() < windowRows && input.hasNext()) {
+                InternalRow row = input.next();
+                w.inputs.add(row.copy());
+                requests.add(requestProjection.apply(row).copy());
             }
-            rowsRead += b.inputs.size();
-            rowsInFlight += b.inputs.size();
-            b.submitNanos = System.nanoTime();
-            b.pending = processor.submit(new RequestBatch(spec, b.request, where, b.firstRow));
-            inFlight.add(b);
+            rowsRead += w.inputs.size();
+            Integer[] order = new Integer[requests.size()];
+            for (int i = 0; i < order.length; i++) {
+                order[i] = i;
+            }
+            String[] keys = new String[requests.size()];
+            for (int i = 0; spec.orderByPrefix() && i < keys.length; i++) {
+                keys[i] = prefixKey(requests.get(i));
+            }
+            if (spec.orderByPrefix()) {
+                Arrays.sort(order, Comparator.comparing((Integer i) -> keys[i]).thenComparingInt(i -> i));
+            }
+            for (int start = 0; start < order.length; start += spec.batchRows()) {
+                int n = Math.min(spec.batchRows(), order.length - start);
+                int[] rows = new int[n];
+                Batch b = new Batch(VectorSchemaRoot.create(requestSchema, allocator), rows);
+                try {
+                    ArrowRowWriter writer = shims.newRowWriter(b.request);
+                    for (int k = 0; k < n; k++) {
+                        rows[k] = order[start + k];
+                        writer.write(requests.get(rows[k]));
+                    }
+                    writer.finish();
+                } catch (RuntimeException e) {
+                    b.request.close();
+                    throw e;
+                }
+                b.pending = processor.submit(new RequestBatch(spec, b.request, where, w.firstRow));
+                w.batches.add(b);
+            }
+            inFlight.add(w);
         }
     }
 
-    private VectorSchemaRoot await(Batch b) {
+    /**
+     * @return what orders a window: the prompt, or the conversation's roles and contents, so that rows sharing a
+     * prefix sort next to each other (nulls first; the order never changes a row's output)
+     */
+    private String prefixKey(InternalRow request) {
+        if (request.isNullAt(0)) {
+            return "";
+        }
+        if (!messagesInput) {
+            return request.getUTF8String(0).toString();
+        }
+        StringBuilder b = new StringBuilder();
+        ArrayData msgs = request.getArray(0);
+        for (int i = 0; i < msgs.numElements(); i++) {
+            if (msgs.isNullAt(i)) {
+                continue;
+            }
+            InternalRow m = msgs.getStruct(i, 2);
+            for (int f = 0; f < 2; f++) {
+                b.append(m.isNullAt(f) ? "" : m.getUTF8String(f).toString()).append('\u0000');
+            }
+        }
+        return b.toString();
+    }
+
+    /** Waits for every batch of the window, keeps a copy of each row's result, and counts the window. */
+    private void finish(Window w) {
+        w.results = new InternalRow[w.inputs.size()];
+        for (Batch b : w.batches) {
+            VectorSchemaRoot out = await(w, b);
+            try {
+                ColumnarBatch cols = columns(out);
+                for (int k = 0; k < b.rows.length; k++) {
+                    w.results[b.rows[k]] = cols.getRow(k).copy();
+                }
+                account(out);
+            } finally {
+                out.close();
+                b.request.close();
+            }
+        }
+        if (spec.failOnError()) {
+            int errorField = 6;
+            for (int i = 0; i < w.results.length; i++) {
+                if (!w.results[i].isNullAt(errorField)) {
+                    throw new StokerBatchException("LLM call on model " + spec.model() + ": row " + (w.firstRow + i)
+                            + " of " + where + " failed and fail_on_error=true: "
+                            + w.results[i].getUTF8String(errorField));
+                }
+            }
+        }
+    }
+
+    private VectorSchemaRoot await(Window w, Batch b) {
         long t0 = System.nanoTime();
         long deadline = t0 + TimeUnit.MILLISECONDS.toNanos(spec.timeoutMillis());
+        String rows = "rows " + w.firstRow + ".." + (w.firstRow + w.inputs.size() - 1) + " of " + where;
         try {
             while (true) {
                 try {
@@ -191,8 +278,7 @@ public final class LlmTaskRunner implements Iterator<InternalRow> {
                         throw new TaskKilledException("Stoker LLM wait interrupted: the task was killed");
                     }
                     if (System.nanoTime() > deadline) {
-                        throw new StokerBatchException("LLM call on model " + spec.model() + " did not finish rows "
-                                + b.firstRow + ".." + (b.firstRow + b.inputs.size() - 1) + " of " + where
+                        throw new StokerBatchException("LLM call on model " + spec.model() + " did not finish " + rows
                                 + " on executor " + host.executorId() + " within " + spec.timeoutMillis()
                                 + " ms (timeout_ms); the engine is overloaded or stuck");
                     }
@@ -202,8 +288,7 @@ public final class LlmTaskRunner implements Iterator<InternalRow> {
                 } catch (ExecutionException e) {
                     Throwable c = rootCause(e);
                     host.metrics().executionFailed();
-                    String msg = "LLM call on model " + spec.model() + " failed on rows " + b.firstRow + ".."
-                            + (b.firstRow + b.inputs.size() - 1) + " of " + where + " on executor "
+                    String msg = "LLM call on model " + spec.model() + " failed on " + rows + " on executor "
                             + host.executorId() + ": " + c.getMessage();
                     if (carriesError(c)) {
                         // An Error (e.g. the engine's OutOfMemoryError) in the cause chain would make Spark kill
@@ -246,8 +331,8 @@ public final class LlmTaskRunner implements Iterator<InternalRow> {
         return new ColumnarBatch(cols, out.getRowCount());
     }
 
-    /** Counts the batch in the metrics; with fail_on_error, fails at its first errored row. */
-    private void account(Batch b, VectorSchemaRoot out) {
+    /** Counts one finished batch in the SQL and executor metrics. */
+    private void account(VectorSchemaRoot out) {
         IntVector inTok = (IntVector) out.getVector(1);
         IntVector genTok = (IntVector) out.getVector(2);
         VarCharVector err = (VarCharVector) out.getVector(6);
@@ -259,11 +344,6 @@ public final class LlmTaskRunner implements Iterator<InternalRow> {
             gen += genTok.get(i);
             if (!err.isNull(i)) {
                 errored++;
-                if (spec.failOnError()) {
-                    throw new StokerBatchException("LLM call on model " + spec.model() + ": row " + (b.firstRow + i)
-                            + " of " + where + " failed and fail_on_error=true: " + new String(err.get(i),
-                            java.nio.charset.StandardCharsets.UTF_8));
-                }
             }
         }
         int rows = out.getRowCount();
@@ -274,21 +354,8 @@ public final class LlmTaskRunner implements Iterator<InternalRow> {
         host.metrics().llmBatch(rows, errored, in, gen, processor.running());
     }
 
-    private void releaseCurrent() {
-        if (current == null) {
-            return;
-        }
-        currentColumns = null;
-        if (currentOutput != null) {
-            currentOutput.close();
-            currentOutput = null;
-        }
-        current.request.close();
-        current = null;
-    }
-
     /**
-     * Cancels rows still in the engine, closes what arrived, and frees the task's Arrow memory. A request batch the
+     * Cancels rows still in the backend, closes what arrived, and frees the task's Arrow memory. A request batch the
      * preparer may still be reading is left allocated rather than freed under it. Idempotent.
      */
     void close() {
@@ -296,37 +363,32 @@ public final class LlmTaskRunner implements Iterator<InternalRow> {
             return;
         }
         closed = true;
-        if (currentOutput != null) {
-            currentOutput.close();
-            currentOutput = null;
-        }
-        if (current != null) {
-            current.request.close();
-            current = null;
-        }
+        current = null;
         boolean safe = true;
-        for (Batch b : inFlight) {
-            b.pending.cancel();
-            b.pending.output().whenComplete((out, e) -> {
-                if (out != null) {
-                    out.close();
+        for (Window w : inFlight) {
+            for (Batch b : w.batches) {
+                b.pending.cancel();
+                b.pending.output().whenComplete((out, e) -> {
+                    if (out != null) {
+                        out.close();
+                    }
+                });
+                try {
+                    b.pending.enqueued().get(10, TimeUnit.SECONDS);
+                } catch (TimeoutException e) {
+                    safe = false;
+                    LOG.error("LLM call on {}: rows {}.. of {} still being prepared at task end; leaving their batch"
+                            + " allocated", spec.model(), w.firstRow, where);
+                    continue;
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    safe = false;
+                    continue;
+                } catch (ExecutionException e) {
+                    // the task already failed with it, or it was abandoned
                 }
-            });
-            try {
-                b.pending.enqueued().get(10, TimeUnit.SECONDS);
-            } catch (TimeoutException e) {
-                safe = false;
-                LOG.error("LLM call on {}: rows {}.. of {} still being prepared at task end; leaving their batch"
-                        + " allocated", spec.model(), b.firstRow, where);
-                continue;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                safe = false;
-                continue;
-            } catch (ExecutionException e) {
-                // the task already failed with it, or it was abandoned
+                b.request.close();
             }
-            b.request.close();
         }
         inFlight.clear();
         if (!safe) {

@@ -37,7 +37,7 @@ class BatchResumeTest {
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(BatchCommand.class.getName());
-        cmd.addAll(List.of("-i", in.toString(), "-o", out.toString(), "--model", BatchTestModel.path(),
+        cmd.addAll(List.of("-i", in.toString(), "-o", out.toString(), "--model", io.stoker.spark.llm.TinyModels.path(),
                 "--served-model-name", "tiny", "--master", "local[2]", "--partitions", "2", "--commit-rows", "4",
                 "--temperature", "0", "--llm-option", "max_in_flight_per_task=4", "--llm-option", "batch_rows=2",
                 "--conf", "spark.ui.enabled=false", "--quiet", "--json"));

@@ -37,7 +37,7 @@ class BatchRunTest {
 
     @BeforeAll
     static void start() throws IOException {
-        model = BatchTestModel.path();
+        model = io.stoker.spark.llm.TinyModels.path();
         spark = LocalSpark.start("BatchRunTest", Map.of("spark.task.maxFailures", "1"));
         dir = Files.createDirectories(Path.of("target", "batch-run").toAbsolutePath());
     }

@@ -268,6 +268,30 @@ class LlmMapLocalTest {
         p.engines().forEach(e -> e.abort(cause));
     }
 
+    /** Rows sharing a long system prompt reuse its KV blocks: far fewer prompt tokens computed, same outputs. */
+    @Test
+    void shouldReuseTheSharedPrefixAcrossRowsWithPrefixCaching() throws Exception {
+        String system = "You answer questions about numbers. " + "Be exact and brief. ".repeat(12);
+        Dataset<Row> in = spark.range(0, 48, 1, 2).selectExpr("id", "concat('question ', id % 7) AS q");
+        Llm base = Llm.model(model).systemPrompt(system).maxTokens(3).returnTokenIds(true).kvCacheMb(11);
+        Map<Long, List<Integer>> cached = tokens(in.transform(Stoker.llm(base).prompt(col("q"))));
+        Map<Long, List<Integer>> plain = tokens(in.transform(Stoker.llm(base.prefixCaching(false)).prompt(col("q"))));
+        assertThat(cached).isEqualTo(plain);
+        long withCache = promptTokensComputed(base.spec());
+        long without = promptTokensComputed(base.prefixCaching(false).spec());
+        assertThat(without).isGreaterThan(48L * 60);
+        assertThat(withCache).as("prompt tokens computed with prefix caching").isLessThan(without / 3);
+    }
+
+    private static long promptTokensComputed(LlmSpec spec) throws InterruptedException {
+        LlmProcessor p = awaitProcessor(spec);
+        long n = 0;
+        for (io.stoker.llm.batch.LlmEngine e : p.engines()) {
+            n += e.stats().promptTokensComputed();
+        }
+        return n;
+    }
+
     /** Two models in one application get two processors; three jobs on one model load it once. */
     @Test
     void shouldLoadEachModelOncePerExecutorAcrossJobs() {

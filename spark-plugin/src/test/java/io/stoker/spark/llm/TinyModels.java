@@ -9,14 +9,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** A tiny random-weight Llama model (HF directory with tokenizer and ChatML template) written once per build. */
-final class TinyModels {
+public final class TinyModels {
     static final RandomModelWriter.Spec SPEC = new RandomModelWriter.Spec("LlamaForCausalLM", 64, 128, 2, 4, 2, 384,
             256, false, false, 11);
 
     private TinyModels() {
     }
 
-    static synchronized String path() {
+    public static synchronized String path() {
         Path dir = Path.of("target", "llm-test-model").toAbsolutePath();
         if (!Files.exists(dir.resolve("tokenizer_config.json"))) {
             try {
