@@ -154,6 +154,25 @@ uint64_t queued_ops(Stream *s) {
     return s->enqueued;
 }
 
+/* A destroyed stream is parked, never freed: as on a GPU, work queued elsewhere may still refer to it (another
+ * stream's cuStreamWaitEvent on an event recorded here, an event last recorded here), and must then find it finished,
+ * not freed memory or a new stream at the same address. Its pending ops are dropped (callers flush first where the
+ * work must run). A stream is a few hundred bytes and programs create few, so parking costs nothing that matters. */
+static std::mutex g_retired_mu;
+static std::vector<std::unique_ptr<Stream>> g_retired;
+
+static void retire_stream(Stream *s) {
+    {
+        std::unique_lock<std::mutex> lk(s->mu);
+        while (s->busy) s->cv.wait(lk);
+        s->queue.clear();
+        s->executed = s->enqueued;
+        s->cv.notify_all();
+    }
+    std::lock_guard<std::mutex> lk(g_retired_mu);
+    g_retired.emplace_back(s);
+}
+
 /* ------------------------------------------------------------------------------------------ memory registry */
 
 struct Allocation {
@@ -518,7 +537,7 @@ static void destroy_context_state(Context *c) {
         std::lock_guard<std::mutex> lk(c->mu);
         streams.swap(c->streams);
     }
-    for (Stream *s : streams) delete s;
+    for (Stream *s : streams) retire_stream(s);
     free_device_allocations(c->device);
     c->sticky = 0;
 }
@@ -800,9 +819,11 @@ EXPORT CUresult cuStreamDestroy_v2(void *hstream) {
     if (r) return r;
     if (s == nullptr) return fail(CUDA_ERROR_INVALID_HANDLE, "the null stream cannot be destroyed");
     flush(s); /* pending work completes, as on a device */
-    std::lock_guard<std::mutex> lk(c->mu);
-    c->streams.erase(std::find(c->streams.begin(), c->streams.end(), s));
-    delete s;
+    {
+        std::lock_guard<std::mutex> lk(c->mu);
+        c->streams.erase(std::find(c->streams.begin(), c->streams.end(), s));
+    }
+    retire_stream(s);
     return CUDA_SUCCESS;
 }
 
