@@ -42,11 +42,12 @@ public final class ModelLoader {
     }
 
     /**
-     * @param location a directory, a {@code .gguf} file, or a URI (hdfs://, s3a://, file:...)
+     * @param location a directory, a {@code .gguf} file, a URI (hdfs://, s3a://, file:...), or {@value DemoModel#NAME}
+     *                 for the bundled {@link DemoModel}
      * @throws ModelFormatException naming the file, tensor or field on bad input
      */
     public static LoadedModel load(String location) {
-        Path p = ModelFiles.resolve(location);
+        Path p = DemoModel.isDemo(location) ? DemoModel.directory() : ModelFiles.resolve(location);
         if (Files.isDirectory(p)) {
             if (Files.exists(p.resolve("config.json"))) {
                 return loadHf(location, p);

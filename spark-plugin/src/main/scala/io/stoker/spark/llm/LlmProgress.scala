@@ -88,9 +88,16 @@ final class LlmProgress private (spark: SparkSession, total: Long, out: Consumer
     this
   }
 
+  /**
+   * Stops the timer and prints a last line. Task-end events reach listeners asynchronously, so it first waits up
+   * to a second for the finished rows to reach the total.
+   */
   override def close(): Unit = {
     timer.shutdownNow()
+    val deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(1)
+    while (current._1 < total && System.nanoTime() < deadline) Thread.sleep(20)
     spark.sparkContext.removeSparkListener(this)
+    out.accept(line())
   }
 }
 

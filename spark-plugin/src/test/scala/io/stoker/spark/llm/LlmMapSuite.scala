@@ -72,6 +72,7 @@ class LlmMapSuite extends AnyFunSuite with BeforeAndAfterAll with TimeLimits {
         assert(tokens == 80)
         assert(progress.line().startsWith("rows 40/40 (100%), 0 errors"))
       } finally progress.close()
+      assert(lines.get(lines.size - 1).startsWith("rows 40/40 (100%)"), s"close() prints a last line: $lines")
     }
   }
 }
