@@ -78,6 +78,8 @@ typedef CUresult (*cuLaunchKernel_t)(CUfunction, unsigned int, unsigned int, uns
 typedef CUresult (*cuIpcGetMemHandle_t)(CUipcMemHandle *, CUdeviceptr);
 typedef CUresult (*cuIpcOpenMemHandle_t)(CUdeviceptr *, CUipcMemHandle, unsigned int);
 typedef CUresult (*cuIpcCloseMemHandle_t)(CUdeviceptr);
+typedef CUresult (*cuCtxEnablePeerAccess_t)(CUcontext, unsigned int);
+typedef CUresult (*cuMemcpyPeerAsync_t)(CUdeviceptr, CUcontext, CUdeviceptr, CUcontext, size_t, CUstream);
 
 /* ------------------------------------------------------------------ cuBLAS / cuBLASLt */
 typedef int cublasStatus_t;

@@ -50,7 +50,8 @@
     X(cuFuncGetAttribute, "cuFuncGetAttribute", 1) X(cuFuncSetAttribute, "cuFuncSetAttribute", 1)               \
     X(cuFuncGetParamInfo, "cuFuncGetParamInfo", 0) X(cuLaunchKernel, "cuLaunchKernel", 1)                       \
     X(cuIpcGetMemHandle, "cuIpcGetMemHandle", 0) X(cuIpcOpenMemHandle, "cuIpcOpenMemHandle_v2", 0)              \
-    X(cuIpcCloseMemHandle, "cuIpcCloseMemHandle", 0)
+    X(cuIpcCloseMemHandle, "cuIpcCloseMemHandle", 0) X(cuCtxEnablePeerAccess, "cuCtxEnablePeerAccess", 0)       \
+    X(cuMemcpyPeerAsync, "cuMemcpyPeerAsync", 0)
 
 #define CUBLASLT_SYMBOLS(X)                                                                                     \
     X(cublasLtCreate, "cublasLtCreate", 1) X(cublasLtDestroy, "cublasLtDestroy", 1)                             \
@@ -630,6 +631,26 @@ JNIEXPORT void JNICALL JN(memcpyDtoDAsync)(JNIEnv *env, jclass c, jlong dst, jlo
     NEED_D(cuMemcpyDtoDAsync, NOTHING);
     cu_fail(env, "cuMemcpyDtoDAsync",
             D.cuMemcpyDtoDAsync((CUdeviceptr) dst, (CUdeviceptr) src, (size_t) bytes, (CUstream) PTR(s)));
+}
+
+JNIEXPORT void JNICALL JN(memcpyPeerAsync)(JNIEnv *env, jclass c, jlong dst, jlong dstCtx, jlong src, jlong srcCtx,
+                                           jlong bytes, jlong s) {
+    (void) c;
+    NEED_D(cuMemcpyPeerAsync, NOTHING);
+    cu_fail(env, "cuMemcpyPeerAsync",
+            D.cuMemcpyPeerAsync((CUdeviceptr) dst, (CUcontext) PTR(dstCtx), (CUdeviceptr) src,
+                                (CUcontext) PTR(srcCtx), (size_t) bytes, (CUstream) PTR(s)));
+}
+
+/* 1: enabled now or before; 0: the pair cannot reach each other (copies then go through the host). */
+JNIEXPORT jboolean JNICALL JN(ctxEnablePeerAccess)(JNIEnv *env, jclass c, jlong peer) {
+    (void) c;
+    NEED_D(cuCtxEnablePeerAccess, JNI_FALSE);
+    CUresult r = D.cuCtxEnablePeerAccess((CUcontext) PTR(peer), 0);
+    if (r == CUDA_SUCCESS || r == 704 /* PEER_ACCESS_ALREADY_ENABLED */) return JNI_TRUE;
+    if (r == 217 /* PEER_ACCESS_UNSUPPORTED */ || r == 101 /* INVALID_DEVICE */) return JNI_FALSE;
+    cu_fail(env, "cuCtxEnablePeerAccess", r);
+    return JNI_FALSE;
 }
 
 JNIEXPORT void JNICALL JN(memsetD8Async)(JNIEnv *env, jclass c, jlong dst, jint value, jlong n, jlong s) {

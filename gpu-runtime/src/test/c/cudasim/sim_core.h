@@ -92,6 +92,9 @@ bool valid_stream(Context *ctx, Stream *s);
 /* Runs `op` in stream order: queued on a stream (executed lazily, at the next synchronisation), or at once on
  * the legacy null stream after all streams of the context. */
 CUresult enqueue(Context *ctx, Stream *s, std::function<CUresult()> op);
+/* The number of ops queued on `s` so far: the index the next enqueued op gets, so another thread can run the
+ * stream up to (not including) that op with flush_until(s, index). Call it on the thread that enqueues. */
+uint64_t queued_ops(Stream *s);
 /* Executes the stream's queue up to `target` ops; returns the context's sticky error, if any. */
 CUresult flush_until(Stream *s, uint64_t target);
 CUresult flush(Stream *s);

@@ -10,6 +10,10 @@
 #include "sim_core.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -144,15 +148,61 @@ CUresult enqueue(Context *ctx, Stream *s, std::function<CUresult()> op) {
     return CUDA_SUCCESS;
 }
 
+uint64_t queued_ops(Stream *s) {
+    if (s == nullptr) return 0;
+    std::lock_guard<std::mutex> lk(s->mu);
+    return s->enqueued;
+}
+
+/* A destroyed stream is parked, never freed: as on a GPU, work queued elsewhere may still refer to it (another
+ * stream's cuStreamWaitEvent on an event recorded here, an event last recorded here), and must then find it finished,
+ * not freed memory or a new stream at the same address. Its pending ops are dropped (callers flush first where the
+ * work must run). A stream is a few hundred bytes and programs create few, so parking costs nothing that matters. */
+static std::mutex g_retired_mu;
+static std::vector<std::unique_ptr<Stream>> g_retired;
+
+static void retire_stream(Stream *s) {
+    {
+        std::unique_lock<std::mutex> lk(s->mu);
+        while (s->busy) s->cv.wait(lk);
+        s->queue.clear();
+        s->executed = s->enqueued;
+        s->cv.notify_all();
+    }
+    std::lock_guard<std::mutex> lk(g_retired_mu);
+    g_retired.emplace_back(s);
+}
+
 /* ------------------------------------------------------------------------------------------ memory registry */
 
 struct Allocation {
     size_t size;
     int device;
     MemKind kind;
+    size_t mapped = 0;    /* device memory: bytes of its own mapping (whole pages) */
+    bool imported = false; /* opened from another process's CUDA IPC handle: freed by cuIpcCloseMemHandle */
+    std::string shm;       /* exported through CUDA IPC: the /dev/shm file now backing it */
 };
 static std::map<uintptr_t, Allocation> g_allocations;
 static std::vector<size_t> g_used;
+
+static size_t page_round(size_t n) {
+    size_t page = (size_t) sysconf(_SC_PAGESIZE);
+    return (n + page - 1) / page * page;
+}
+
+/* Device memory is an anonymous private mapping of whole pages, so CUDA IPC can later back it by a shared file at
+ * the same address (sim_driver's cuIpcGetMemHandle). */
+static void *map_device_memory(size_t bytes) {
+    void *p = mmap(nullptr, page_round(bytes), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? nullptr : p;
+}
+
+/* Releases a device allocation's memory (caller holds g_mu). */
+static void unmap_device_memory(uintptr_t base, const Allocation &a) {
+    munmap((void *) base, a.mapped);
+    if (!a.shm.empty() && !a.imported) unlink(a.shm.c_str());
+}
 
 static const Allocation *lookup_locked(const void *p, uintptr_t *base_out) {
     uintptr_t a = (uintptr_t) p;
@@ -192,7 +242,7 @@ static void free_device_allocations(int device) {
     std::lock_guard<std::mutex> lk(g_mu);
     for (auto it = g_allocations.begin(); it != g_allocations.end();) {
         if (it->second.kind == MemKind::device && it->second.device == device) {
-            std::free((void *) it->first);
+            unmap_device_memory(it->first, it->second);
             it = g_allocations.erase(it);
         } else {
             ++it;
@@ -487,7 +537,7 @@ static void destroy_context_state(Context *c) {
         std::lock_guard<std::mutex> lk(c->mu);
         streams.swap(c->streams);
     }
-    for (Stream *s : streams) delete s;
+    for (Stream *s : streams) retire_stream(s);
     free_device_allocations(c->device);
     c->sticky = 0;
 }
@@ -579,7 +629,7 @@ EXPORT CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
         }
         g_used[c->device] += rounded;
     }
-    void *mem = std::aligned_alloc(256, rounded);
+    void *mem = map_device_memory(rounded);
     if (mem == nullptr) {
         std::lock_guard<std::mutex> lk(g_mu);
         g_used[c->device] -= rounded;
@@ -587,7 +637,9 @@ EXPORT CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
     }
     std::memset(mem, 0xff, rounded); /* uninitialised device memory reads as NaN */
     std::lock_guard<std::mutex> lk(g_mu);
-    g_allocations[(uintptr_t) mem] = Allocation{ rounded, c->device, MemKind::device };
+    Allocation a{ rounded, c->device, MemKind::device, 0, false, {} };
+    a.mapped = page_round(rounded);
+    g_allocations[(uintptr_t) mem] = a;
     *p = (CUdeviceptr) (uintptr_t) mem;
     return CUDA_SUCCESS;
 }
@@ -603,8 +655,11 @@ EXPORT CUresult cuMemFree_v2(CUdeviceptr p) {
     if (it == g_allocations.end() || it->second.kind != MemKind::device) {
         return fail(CUDA_ERROR_INVALID_VALUE, "cuMemFree of a pointer that is not the start of a device allocation");
     }
+    if (it->second.imported) {
+        return fail(CUDA_ERROR_INVALID_VALUE, "cuMemFree of memory opened from a CUDA IPC handle; use cuIpcCloseMemHandle");
+    }
     g_used[it->second.device] -= it->second.size;
-    std::free((void *) it->first);
+    unmap_device_memory(it->first, it->second);
     g_allocations.erase(it);
     return CUDA_SUCCESS;
 }
@@ -619,7 +674,7 @@ EXPORT CUresult cuMemHostAlloc(void **p, size_t bytes, unsigned flags) {
     void *mem = std::aligned_alloc(4096, rounded);
     if (mem == nullptr) return fail(CUDA_ERROR_OUT_OF_MEMORY, "cannot pin " + bytes_text(bytes));
     std::lock_guard<std::mutex> lk(g_mu);
-    g_allocations[(uintptr_t) mem] = Allocation{ rounded, c->device, MemKind::pinned };
+    g_allocations[(uintptr_t) mem] = Allocation{ rounded, c->device, MemKind::pinned, 0, false, {} };
     *p = mem;
     return CUDA_SUCCESS;
 }
@@ -764,9 +819,11 @@ EXPORT CUresult cuStreamDestroy_v2(void *hstream) {
     if (r) return r;
     if (s == nullptr) return fail(CUDA_ERROR_INVALID_HANDLE, "the null stream cannot be destroyed");
     flush(s); /* pending work completes, as on a device */
-    std::lock_guard<std::mutex> lk(c->mu);
-    c->streams.erase(std::find(c->streams.begin(), c->streams.end(), s));
-    delete s;
+    {
+        std::lock_guard<std::mutex> lk(c->mu);
+        c->streams.erase(std::find(c->streams.begin(), c->streams.end(), s));
+    }
+    retire_stream(s);
     return CUDA_SUCCESS;
 }
 
@@ -1113,19 +1170,184 @@ EXPORT CUresult cuLaunchKernel(void *h, unsigned gx, unsigned gy, unsigned gz, u
     });
 }
 
-/* IPC is simulated in a later round; the symbols exist so the shim binds. */
-EXPORT CUresult cuIpcGetMemHandle(void *handle, CUdeviceptr p) {
-    (void) handle; (void) p;
-    return fail(CUDA_ERROR_NOT_SUPPORTED, "CUDA IPC is not simulated yet");
+/* ------------------------------------------------------------------------------------------ peer copies */
+
+EXPORT CUresult cuCtxEnablePeerAccess(void *peer, unsigned flags) {
+    Context *c;
+    CUresult r = require_context(&c);
+    if (r) return r;
+    if (flags != 0) return fail(CUDA_ERROR_INVALID_VALUE, "cuCtxEnablePeerAccess flags must be 0");
+    if (peer == nullptr || peer == c) return fail(CUDA_ERROR_INVALID_DEVICE, "peer access needs another device's context");
+    return CUDA_SUCCESS; /* simulated devices share host memory: every pair can reach each other */
 }
+
+EXPORT CUresult cuMemcpyPeerAsync(CUdeviceptr dst, void *dstCtx, CUdeviceptr src, void *srcCtx, size_t n,
+                                  void *hstream) {
+    Context *c;
+    Stream *s;
+    CUresult r = stream_of(&c, hstream, &s);
+    if (r || (r = check_device_range("destination", dst, n)) || (r = check_device_range("source", src, n))) return r;
+    int dd = -1, sd = -1;
+    find_allocation((const void *) (uintptr_t) dst, n, MemKind::device, &dd);
+    find_allocation((const void *) (uintptr_t) src, n, MemKind::device, &sd);
+    if (dstCtx == nullptr || srcCtx == nullptr || ((Context *) dstCtx)->device != dd || ((Context *) srcCtx)->device != sd) {
+        return fail(CUDA_ERROR_INVALID_VALUE, "cuMemcpyPeerAsync: a pointer is not memory of the context given for it");
+    }
+    return enqueue(c, s, [=]() {
+        std::memmove((void *) (uintptr_t) dst, (const void *) (uintptr_t) src, n);
+        return CUDA_SUCCESS;
+    });
+}
+
+/* ------------------------------------------------------------------------------------------ CUDA IPC
+ *
+ * Between processes over shared memory. cuIpcGetMemHandle moves the allocation onto a new /dev/shm file (0600,
+ * created exclusively, named with the exporter's pid, the allocation's id and a random nonce), mapped at the same
+ * address, and returns a handle naming the file; cuIpcOpenMemHandle in another process maps that file. Both then
+ * see the same memory, as two processes on one GPU do. The file is removed when the exporter frees the memory (or
+ * exits). As on a GPU, a process cannot open its own handle.
+ */
+
 struct IpcHandle {
     char reserved[64];
 };
-EXPORT CUresult cuIpcOpenMemHandle_v2(CUdeviceptr *p, IpcHandle handle, unsigned flags) {
-    (void) p; (void) handle; (void) flags;
-    return fail(CUDA_ERROR_NOT_SUPPORTED, "CUDA IPC is not simulated yet");
+
+namespace {
+const char kIpcMagic[8] = { 'C', 'S', 'I', 'M', 'I', 'P', 'C', '1' };
+struct IpcWire {           /* the 64 bytes of a handle */
+    char magic[8];
+    int32_t pid;
+    int32_t device;
+    uint64_t id;
+    uint64_t size;
+    uint64_t nonce;
+    char pad[24];
+};
+static_assert(sizeof(IpcWire) == 64, "a CUDA IPC handle has 64 bytes");
+
+std::atomic<uint64_t> g_ipc_ids{ 1 };
+std::vector<std::string> g_exported; /* guarded by g_mu; unlinked at exit */
+
+std::string ipc_path(int32_t pid, uint64_t id, uint64_t nonce) {
+    char b[128];
+    snprintf(b, sizeof b, "/dev/shm/stoker-cudasim-ipc-%d-%llu-%016llx", (int) pid, (unsigned long long) id,
+             (unsigned long long) nonce);
+    return b;
 }
+
+uint64_t random_nonce() {
+    uint64_t v = 0;
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        if (read(fd, &v, sizeof v) != (ssize_t) sizeof v) v = 0;
+        close(fd);
+    }
+    return v ^ (uint64_t) std::chrono::steady_clock::now().time_since_epoch().count();
+}
+
+void unlink_exported() {
+    for (const std::string &p : g_exported) unlink(p.c_str());
+}
+} // namespace
+
+EXPORT CUresult cuIpcGetMemHandle(IpcHandle *handle, CUdeviceptr p) {
+    Context *c;
+    CUresult r = require_context(&c);
+    if (r) return r;
+    if (handle == nullptr) return fail(CUDA_ERROR_INVALID_VALUE, "handle is NULL");
+    flush_context(c); /* the contents move to the shared file: nothing may write them meanwhile */
+    std::lock_guard<std::mutex> lk(g_mu);
+    uintptr_t base = 0;
+    Allocation *a = const_cast<Allocation *>(lookup_locked((const void *) (uintptr_t) p, &base));
+    if (a == nullptr || a->kind != MemKind::device) {
+        return fail(CUDA_ERROR_INVALID_VALUE, "cuIpcGetMemHandle of a pointer that is not device memory");
+    }
+    if (a->imported) return fail(CUDA_ERROR_INVALID_VALUE, "cuIpcGetMemHandle of memory opened from another process");
+    IpcWire w{};
+    std::memcpy(w.magic, kIpcMagic, sizeof w.magic);
+    w.pid = (int32_t) getpid();
+    w.device = a->device;
+    w.size = a->size;
+    if (a->shm.empty()) {
+        w.id = g_ipc_ids++;
+        w.nonce = random_nonce();
+        std::string path = ipc_path(w.pid, w.id, w.nonce);
+        int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0) return fail(CUDA_ERROR_OUT_OF_MEMORY, "cannot create " + path + ": " + strerror(errno));
+        bool ok = ftruncate(fd, (off_t) a->mapped) == 0
+                  && pwrite(fd, (const void *) base, a->mapped, 0) == (ssize_t) a->mapped
+                  && mmap((void *) base, a->mapped, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) != MAP_FAILED;
+        int err = errno;
+        close(fd);
+        if (!ok) {
+            unlink(path.c_str());
+            return fail(CUDA_ERROR_OUT_OF_MEMORY, "cannot share device memory through " + path + ": " + strerror(err)
+                        + " (is /dev/shm full?)");
+        }
+        a->shm = path;
+        if (g_exported.empty()) atexit(unlink_exported);
+        g_exported.push_back(path);
+    } else {
+        unsigned long long id = 0, nonce = 0;
+        int pid = 0;
+        sscanf(a->shm.c_str(), "/dev/shm/stoker-cudasim-ipc-%d-%llu-%llx", &pid, &id, &nonce);
+        w.id = id;
+        w.nonce = nonce;
+    }
+    std::memcpy(handle->reserved, &w, sizeof w);
+    return CUDA_SUCCESS;
+}
+
+EXPORT CUresult cuIpcOpenMemHandle_v2(CUdeviceptr *p, IpcHandle handle, unsigned flags) {
+    Context *c;
+    CUresult r = require_context(&c);
+    if (r) return r;
+    if (p == nullptr) return fail(CUDA_ERROR_INVALID_VALUE, "output pointer is NULL");
+    if (flags & ~1u) return fail(CUDA_ERROR_INVALID_VALUE, "unknown cuIpcOpenMemHandle flags");
+    IpcWire w;
+    std::memcpy(&w, handle.reserved, sizeof w);
+    if (std::memcmp(w.magic, kIpcMagic, sizeof w.magic) != 0) {
+        return fail(CUDA_ERROR_INVALID_VALUE, "not a CUDA IPC handle of the simulator");
+    }
+    if (w.pid == (int32_t) getpid()) {
+        return fail(CUDA_ERROR_INVALID_CONTEXT, "a CUDA IPC handle cannot be opened in the process that made it");
+    }
+    std::string path = ipc_path(w.pid, w.id, w.nonce);
+    int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        return fail(CUDA_ERROR_INVALID_HANDLE, "CUDA IPC handle of process " + std::to_string(w.pid) + ": "
+                    + path + ": " + strerror(errno) + " (was the memory freed, or did that process exit?)");
+    }
+    struct stat st;
+    size_t mapped = page_round(w.size);
+    if (fstat(fd, &st) != 0 || (st.st_mode & 077) != 0 || (size_t) st.st_size < mapped) {
+        close(fd);
+        return fail(CUDA_ERROR_INVALID_HANDLE, path + " is not a private file of the handle's size");
+    }
+    void *m = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED) return fail(CUDA_ERROR_OUT_OF_MEMORY, "cannot map " + path + ": " + strerror(errno));
+    Allocation a{ (size_t) w.size, c->device, MemKind::device, 0, false, {} };
+    a.mapped = mapped;
+    a.imported = true;
+    a.shm = path;
+    std::lock_guard<std::mutex> lk(g_mu);
+    g_allocations[(uintptr_t) m] = a;
+    *p = (CUdeviceptr) (uintptr_t) m;
+    return CUDA_SUCCESS;
+}
+
 EXPORT CUresult cuIpcCloseMemHandle(CUdeviceptr p) {
-    (void) p;
-    return fail(CUDA_ERROR_NOT_SUPPORTED, "CUDA IPC is not simulated yet");
+    Context *c;
+    CUresult r = require_context(&c);
+    if (r) return r;
+    flush_context(c);
+    std::lock_guard<std::mutex> lk(g_mu);
+    auto it = g_allocations.find((uintptr_t) p);
+    if (it == g_allocations.end() || !it->second.imported) {
+        return fail(CUDA_ERROR_INVALID_VALUE, "cuIpcCloseMemHandle of a pointer cuIpcOpenMemHandle did not return");
+    }
+    unmap_device_memory(it->first, it->second);
+    g_allocations.erase(it);
+    return CUDA_SUCCESS;
 }

@@ -1,11 +1,17 @@
 /*
- * Simulated NCCL: ranks are threads of one process, each with its own device context and stream. A communicator's
- * calls are queued on the stream like device work; when a rank's stream runs a collective, that rank's thread
- * blocks until every rank has reached the same collective, and the call then checks that all ranks asked for the
- * same thing (kind, count, type, op, root) before moving data. Mismatched calls fail every rank with a message
- * naming each rank's call, as a sticky error on its context. Sends and receives rendezvous per (sender, receiver)
- * pair in order; calls between ncclGroupStart/End are posted together, so a group that sends and receives does
- * not deadlock.
+ * Simulated NCCL: ranks are threads of one process, each with its own device context and stream.
+ *
+ * A call registers at once, when the host thread makes it (its buffers, and where it sits in its stream), and is
+ * queued on the stream like device work. The operation then runs when any rank's stream reaches it: the first
+ * thread to get there waits until every rank involved has registered (a rank that never calls it times out with a
+ * message), runs each peer's stream up to the peer's own call (so the peer's send buffer holds its data and its
+ * receive buffer is no longer in use), checks that all ranks asked for the same thing (kind, count, type, op,
+ * root), and moves the data for every rank. The others' streams find it done. So, as on a GPU, an operation
+ * completes without the peer's host thread synchronising anything: only its call is needed.
+ *
+ * Mismatched collectives fail every rank with a message naming each rank's call, as a sticky error on each rank's
+ * context. Sends and receives match per (sender, receiver) pair in order; calls between ncclGroupStart/End are
+ * registered and queued together at ncclGroupEnd, so a group that sends and receives does not deadlock.
  */
 #include "sim_core.h"
 
@@ -98,12 +104,47 @@ struct Call {
     }
 };
 
+/* Where one rank's part of an operation sits: its stream and the number of ops queued on it before the call. */
+struct Place {
+    Stream *stream = nullptr;
+    uint64_t position = 0;
+};
+
+enum class State { waiting, running, done };
+
+/* One collective: every rank's call, filled in as ranks register. */
+struct Round {
+    std::vector<Call> calls;
+    std::vector<Place> places;
+    std::vector<bool> registered;
+    int count = 0;
+    int departed = 0;
+    State state = State::waiting;
+    CUresult result = CUDA_SUCCESS;
+    std::string message;
+};
+
+/* One send matched with one receive (the k-th of each on a (sender, receiver) pair). */
 struct Transfer {
-    const void *data;
-    size_t count;
-    int type;
-    bool taken = false;
-    bool failed = false;
+    const void *src = nullptr;
+    size_t send_count = 0;
+    int send_type = 0;
+    Place send_place;
+    bool has_send = false;
+    void *dst = nullptr;
+    size_t recv_count = 0;
+    int recv_type = 0;
+    Place recv_place;
+    bool has_recv = false;
+    int departed = 0;
+    State state = State::waiting;
+    CUresult result = CUDA_SUCCESS;
+    std::string message;
+};
+
+struct Pair {
+    uint64_t sends = 0, recvs = 0;
+    std::map<uint64_t, std::shared_ptr<Transfer>> transfers;
 };
 
 struct Clique {
@@ -111,12 +152,13 @@ struct Clique {
     int joined = 0;
     std::mutex mu;
     std::condition_variable cv;
-    /* collectives by sequence number */
-    std::map<uint64_t, std::vector<Call>> calls;
-    std::map<uint64_t, int> arrived, departed;
-    std::map<uint64_t, std::string> mismatch;
-    /* point to point: (from, to) -> posted sends in order */
-    std::map<std::pair<int, int>, std::deque<std::shared_ptr<Transfer>>> sends;
+    std::map<uint64_t, std::shared_ptr<Round>> rounds; /* collectives by sequence number */
+    std::map<std::pair<int, int>, Pair> pairs;          /* point to point: (from, to) */
+    std::vector<std::atomic<int>> async_errors;
+
+    explicit Clique(int n) : nranks(n), async_errors(n) {
+        for (auto &e : async_errors) e = ncclSuccess;
+    }
 };
 
 struct Comm {
@@ -124,7 +166,6 @@ struct Comm {
     int rank = 0;
     Context *ctx = nullptr;
     uint64_t seq = 0;
-    std::atomic<int> async_error{ 0 };
 };
 
 std::mutex g_mu;
@@ -144,75 +185,155 @@ double reduce(int op, double a, double b) {
     }
 }
 
-/* Runs on the rank's thread when its stream reaches the collective. */
-CUresult collective(Comm *c, uint64_t seq, Call call) {
-    Clique &q = *c->clique;
+/* Runs the part of `p`'s stream queued before the call (not the call itself). */
+void catch_up(const Place &p) {
+    if (p.stream != nullptr) flush_until(p.stream, p.position);
+}
+
+/* Moves the data of a matched collective for every rank; returns the failure message, or "" on success. */
+std::string perform(const Round &r, int nranks) {
+    const Call &c0 = r.calls[0];
+    for (int k = 1; k < nranks; k++) {
+        if (!r.calls[k].same(c0)) {
+            std::string bad = "differs between ranks:";
+            for (int q = 0; q < nranks; q++) bad += " rank " + std::to_string(q) + " called " + r.calls[q].describe() + ";";
+            return bad;
+        }
+    }
+    size_t n = c0.count;
+    int t = c0.type;
+    size_t bytes = n * type_size(t);
+    switch (c0.kind) {
+    case 0: { /* allReduce: reduce into a scratch first, as receive buffers may alias send buffers */
+        std::vector<double> acc(n);
+        for (size_t i = 0; i < n; i++) {
+            double a = load(r.calls[0].send, i, t);
+            for (int q = 1; q < nranks; q++) a = reduce(c0.op, a, load(r.calls[q].send, i, t));
+            acc[i] = c0.op == OP_AVG ? a / nranks : a;
+        }
+        for (int q = 0; q < nranks; q++)
+            for (size_t i = 0; i < n; i++) store(r.calls[q].recv, i, t, acc[i]);
+        break;
+    }
+    case 1: { /* allGather: count per rank */
+        std::vector<unsigned char> all(bytes * nranks);
+        for (int q = 0; q < nranks; q++) std::memcpy(all.data() + q * bytes, r.calls[q].send, bytes);
+        for (int q = 0; q < nranks; q++) std::memcpy(r.calls[q].recv, all.data(), all.size());
+        break;
+    }
+    case 2: { /* reduceScatter: count per rank of the result */
+        std::vector<double> acc(n * nranks);
+        for (size_t j = 0; j < n * nranks; j++) {
+            double a = load(r.calls[0].send, j, t);
+            for (int q = 1; q < nranks; q++) a = reduce(c0.op, a, load(r.calls[q].send, j, t));
+            acc[j] = c0.op == OP_AVG ? a / nranks : a;
+        }
+        for (int q = 0; q < nranks; q++)
+            for (size_t i = 0; i < n; i++) store(r.calls[q].recv, i, t, acc[q * n + i]);
+        break;
+    }
+    default: { /* broadcast */
+        std::vector<unsigned char> root((const unsigned char *) r.calls[c0.root].send,
+                                        (const unsigned char *) r.calls[c0.root].send + bytes);
+        for (int q = 0; q < nranks; q++) std::memcpy(r.calls[q].recv, root.data(), bytes);
+    }
+    }
+    return "";
+}
+
+/* Runs on whichever thread executes rank `me`'s stream when it reaches collective `seq`. */
+CUresult run_collective(std::shared_ptr<Clique> qp, int me, uint64_t seq) {
+    Clique &q = *qp;
     std::unique_lock<std::mutex> lk(q.mu);
-    auto &v = q.calls[seq];
-    if (v.empty()) v.resize(q.nranks);
-    v[c->rank] = call;
-    q.arrived[seq]++;
-    q.cv.notify_all();
+    std::shared_ptr<Round> r = q.rounds[seq];
     auto until = deadline();
-    while (q.arrived[seq] < q.nranks) {
-        if (q.cv.wait_until(lk, until) == std::cv_status::timeout && q.arrived[seq] < q.nranks) {
-            c->async_error = ncclInvalidUsage;
-            return fail(CUDA_ERROR_LAUNCH_TIMEOUT, "NCCL collective #" + std::to_string(seq) + " (" + call.describe()
-                        + " on rank " + std::to_string(c->rank) + "): not every rank called it within "
-                        + std::to_string(config().barrier_timeout_ms * 3) + " ms");
+    while (r->count < q.nranks && r->state == State::waiting) {
+        if (q.cv.wait_until(lk, until) == std::cv_status::timeout && r->count < q.nranks) {
+            std::string missing;
+            for (int k = 0; k < q.nranks; k++)
+                if (!r->registered[k]) missing += (missing.empty() ? "" : ", ") + std::to_string(k);
+            r->state = State::done;
+            r->result = CUDA_ERROR_LAUNCH_TIMEOUT;
+            r->message = "NCCL collective #" + std::to_string(seq) + " (" + r->calls[me].describe() + " on rank "
+                         + std::to_string(me) + "): rank(s) " + missing + " did not call it within "
+                         + std::to_string(config().barrier_timeout_ms * 3) + " ms";
+            for (auto &e : q.async_errors) e = ncclInvalidUsage;
+            q.cv.notify_all();
         }
     }
-    std::string &bad = q.mismatch[seq];
-    if (bad.empty()) {
-        bool ok = true;
-        for (int r = 1; r < q.nranks; r++) ok &= v[r].same(v[0]);
+    if (r->state == State::waiting) {
+        r->state = State::running;
+        lk.unlock();
+        for (int k = 0; k < q.nranks; k++)
+            if (k != me) catch_up(r->places[k]);
+        std::string bad = perform(*r, q.nranks);
+        lk.lock();
+        if (!bad.empty()) {
+            r->result = CUDA_ERROR_LAUNCH_FAILED;
+            r->message = "NCCL collective #" + std::to_string(seq) + " " + bad;
+            for (auto &e : q.async_errors) e = ncclInvalidUsage;
+        }
+        r->state = State::done;
+        q.cv.notify_all();
+    }
+    while (r->state != State::done) q.cv.wait(lk);
+    CUresult result = r->result;
+    std::string message = r->message;
+    if (++r->departed == q.nranks) q.rounds.erase(seq);
+    lk.unlock();
+    return result == CUDA_SUCCESS ? CUDA_SUCCESS : fail(result, message);
+}
+
+/* Runs on whichever thread executes the stream of `me` (sender or receiver) when it reaches the transfer. */
+CUresult run_transfer(std::shared_ptr<Clique> qp, std::shared_ptr<Transfer> t, int from, int to, bool sender) {
+    Clique &q = *qp;
+    std::unique_lock<std::mutex> lk(q.mu);
+    auto until = deadline();
+    while (!(t->has_send && t->has_recv) && t->state == State::waiting) {
+        if (q.cv.wait_until(lk, until) == std::cv_status::timeout && !(t->has_send && t->has_recv)) {
+            t->state = State::done;
+            t->result = CUDA_ERROR_LAUNCH_TIMEOUT;
+            t->message = sender ? "NCCL send from rank " + std::to_string(from) + " to rank " + std::to_string(to)
+                                          + ": no matching recv within the timeout"
+                                : "NCCL recv on rank " + std::to_string(to) + " from rank " + std::to_string(from)
+                                          + ": no matching send within the timeout";
+            q.async_errors[sender ? from : to] = ncclInvalidUsage;
+            q.cv.notify_all();
+        }
+    }
+    if (t->state == State::waiting) {
+        t->state = State::running;
+        lk.unlock();
+        catch_up(sender ? t->recv_place : t->send_place);
+        bool ok = t->send_count == t->recv_count && t->send_type == t->recv_type;
+        if (ok) std::memcpy(t->dst, t->src, t->recv_count * type_size(t->recv_type));
+        lk.lock();
         if (!ok) {
-            bad = "NCCL collective #" + std::to_string(seq) + " differs between ranks:";
-            for (int r = 0; r < q.nranks; r++) bad += " rank " + std::to_string(r) + " called " + v[r].describe() + ";";
-        } else {
-            bad = "ok";
+            t->result = CUDA_ERROR_LAUNCH_FAILED;
+            t->message = "NCCL send/recv mismatch: rank " + std::to_string(from) + " sends "
+                         + std::to_string(t->send_count) + " elements of type " + std::to_string(t->send_type)
+                         + ", rank " + std::to_string(to) + " receives " + std::to_string(t->recv_count)
+                         + " of type " + std::to_string(t->recv_type);
+            q.async_errors[from] = ncclInvalidUsage;
+            q.async_errors[to] = ncclInvalidUsage;
+        }
+        t->state = State::done;
+        q.cv.notify_all();
+    }
+    while (t->state != State::done) q.cv.wait(lk);
+    CUresult result = t->result;
+    std::string message = t->message;
+    if (++t->departed == 2) {
+        Pair &p = q.pairs[{ from, to }];
+        for (auto it = p.transfers.begin(); it != p.transfers.end(); ++it) {
+            if (it->second == t) {
+                p.transfers.erase(it);
+                break;
+            }
         }
     }
-    CUresult result = CUDA_SUCCESS;
-    if (bad != "ok") {
-        c->async_error = ncclInvalidUsage;
-        result = fail(CUDA_ERROR_LAUNCH_FAILED, bad);
-    } else {
-        size_t n = call.count;
-        int t = call.type;
-        int me = c->rank;
-        switch (call.kind) {
-        case 0: /* allReduce */
-            for (size_t i = 0; i < n; i++) {
-                double acc = load(v[0].send, i, t);
-                for (int r = 1; r < q.nranks; r++) acc = reduce(call.op, acc, load(v[r].send, i, t));
-                if (call.op == OP_AVG) acc /= q.nranks;
-                store(call.recv, i, t, acc);
-            }
-            break;
-        case 1: /* allGather: count per rank */
-            for (int r = 0; r < q.nranks; r++) {
-                std::memcpy((char *) call.recv + r * n * type_size(t), v[r].send, n * type_size(t));
-            }
-            break;
-        case 2: /* reduceScatter: count per rank of the result */
-            for (size_t i = 0; i < n; i++) {
-                size_t j = me * n + i;
-                double acc = load(v[0].send, j, t);
-                for (int r = 1; r < q.nranks; r++) acc = reduce(call.op, acc, load(v[r].send, j, t));
-                if (call.op == OP_AVG) acc /= q.nranks;
-                store(call.recv, i, t, acc);
-            }
-            break;
-        default: /* broadcast */
-            if (call.recv != v[call.root].send) std::memmove(call.recv, v[call.root].send, n * type_size(t));
-        }
-    }
-    /* nobody reuses its buffers (or the slot) until every rank has read them */
-    q.departed[seq]++;
-    q.cv.notify_all();
-    while (q.departed[seq] < q.nranks) q.cv.wait(lk);
-    return result;
+    lk.unlock();
+    return result == CUDA_SUCCESS ? CUDA_SUCCESS : fail(result, message);
 }
 
 struct P2P {
@@ -223,60 +344,51 @@ struct P2P {
     int type;
 };
 
-/* Posts the group's sends, completes its receives, then waits until its sends were taken. */
-CUresult point_to_point(Comm *c, std::vector<P2P> ops) {
+/* Registers a group of sends and receives of one rank at `place`; returns the closure that runs them in order. */
+std::function<CUresult()> register_p2p(Comm *c, const std::vector<P2P> &ops, Place place) {
     Clique &q = *c->clique;
-    std::unique_lock<std::mutex> lk(q.mu);
-    std::vector<std::shared_ptr<Transfer>> posted;
-    for (const P2P &o : ops) {
-        if (!o.send) continue;
-        auto t = std::make_shared<Transfer>(Transfer{ o.buf, o.count, o.type });
-        q.sends[{ c->rank, o.peer }].push_back(t);
-        posted.push_back(t);
-    }
-    q.cv.notify_all();
-    auto until = deadline();
-    CUresult result = CUDA_SUCCESS;
-    for (const P2P &o : ops) {
-        if (o.send) continue;
-        auto &queue = q.sends[{ o.peer, c->rank }];
-        while (queue.empty()) {
-            if (q.cv.wait_until(lk, until) == std::cv_status::timeout && queue.empty()) {
-                c->async_error = ncclInvalidUsage;
-                return fail(CUDA_ERROR_LAUNCH_TIMEOUT, "NCCL recv on rank " + std::to_string(c->rank) + " from rank "
-                            + std::to_string(o.peer) + ": no matching send within the timeout");
+    std::vector<std::pair<std::shared_ptr<Transfer>, P2P>> mine;
+    {
+        std::lock_guard<std::mutex> lk(q.mu);
+        for (const P2P &o : ops) {
+            int from = o.send ? c->rank : o.peer;
+            int to = o.send ? o.peer : c->rank;
+            Pair &p = q.pairs[{ from, to }];
+            uint64_t k = o.send ? p.sends++ : p.recvs++;
+            std::shared_ptr<Transfer> &t = p.transfers[k];
+            if (!t) t = std::make_shared<Transfer>();
+            if (o.send) {
+                t->src = o.buf;
+                t->send_count = o.count;
+                t->send_type = o.type;
+                t->send_place = place;
+                t->has_send = true;
+            } else {
+                t->dst = o.buf;
+                t->recv_count = o.count;
+                t->recv_type = o.type;
+                t->recv_place = place;
+                t->has_recv = true;
             }
+            mine.emplace_back(t, o);
         }
-        std::shared_ptr<Transfer> t = queue.front();
-        queue.pop_front();
-        if (t->count != o.count || t->type != o.type) {
-            t->failed = true;
-            c->async_error = ncclInvalidUsage;
-            result = fail(CUDA_ERROR_LAUNCH_FAILED, "NCCL send/recv mismatch: rank " + std::to_string(o.peer)
-                          + " sends " + std::to_string(t->count) + " elements of type " + std::to_string(t->type)
-                          + ", rank " + std::to_string(c->rank) + " receives " + std::to_string(o.count)
-                          + " of type " + std::to_string(o.type));
-        } else {
-            std::memcpy(o.buf, t->data, o.count * type_size(o.type));
-        }
-        t->taken = true;
         q.cv.notify_all();
     }
-    for (auto &t : posted) {
-        while (!t->taken) {
-            if (q.cv.wait_until(lk, until) == std::cv_status::timeout && !t->taken) {
-                c->async_error = ncclInvalidUsage;
-                return fail(CUDA_ERROR_LAUNCH_TIMEOUT, "NCCL send on rank " + std::to_string(c->rank)
-                            + ": no matching recv within the timeout");
+    std::shared_ptr<Clique> qp = c->clique;
+    int rank = c->rank;
+    return [qp, rank, mine]() {
+        CUresult result = CUDA_SUCCESS;
+        std::string why;
+        for (const auto &m : mine) {
+            const P2P &o = m.second;
+            CUresult r = run_transfer(qp, m.first, o.send ? rank : o.peer, o.send ? o.peer : rank, o.send);
+            if (r != CUDA_SUCCESS && result == CUDA_SUCCESS) {
+                result = r;
+                why = last_message();
             }
         }
-        if (t->failed && result == CUDA_SUCCESS) {
-            c->async_error = ncclInvalidUsage;
-            result = fail(CUDA_ERROR_LAUNCH_FAILED, "NCCL send on rank " + std::to_string(c->rank)
-                          + " was received with another count or type");
-        }
-    }
-    return result;
+        return result == CUDA_SUCCESS ? CUDA_SUCCESS : fail(result, why);
+    };
 }
 
 struct Pending {
@@ -286,6 +398,12 @@ struct Pending {
 };
 thread_local int tl_group_depth = 0;
 thread_local std::vector<Pending> tl_group;
+
+ncclResult_t queue_p2p(Comm *c, Stream *s, const std::vector<P2P> &ops) {
+    Place place{ s, queued_ops(s) };
+    std::function<CUresult()> run = register_p2p(c, ops, place);
+    return enqueue(c->ctx, s, run) == CUDA_SUCCESS ? ncclSuccess : ncclUnhandledCudaError;
+}
 
 ncclResult_t submit_p2p(Comm *c, void *stream, P2P op) {
     Context *ctx;
@@ -300,9 +418,7 @@ ncclResult_t submit_p2p(Comm *c, void *stream, P2P op) {
         tl_group.push_back(Pending{ c, (Stream *) stream, op });
         return ncclSuccess;
     }
-    std::vector<P2P> ops{ op };
-    return enqueue(ctx, (Stream *) stream, [c, ops]() { return point_to_point(c, ops); }) == CUDA_SUCCESS
-               ? ncclSuccess : ncclUnhandledCudaError;
+    return queue_p2p(c, (Stream *) stream, { op });
 }
 
 ncclResult_t submit_collective(Comm *c, void *stream, Call call, size_t sendBytes, size_t recvBytes) {
@@ -317,8 +433,27 @@ ncclResult_t submit_collective(Comm *c, void *stream, Call call, size_t sendByte
         fail(CUDA_ERROR_INVALID_VALUE, "NCCL buffer is not inside one device allocation");
         return ncclInvalidArgument;
     }
+    Stream *s = (Stream *) stream;
     uint64_t seq = c->seq++;
-    return enqueue(ctx, (Stream *) stream, [c, seq, call]() { return collective(c, seq, call); }) == CUDA_SUCCESS
+    Clique &q = *c->clique;
+    {
+        std::lock_guard<std::mutex> lk(q.mu);
+        std::shared_ptr<Round> &r = q.rounds[seq];
+        if (!r) {
+            r = std::make_shared<Round>();
+            r->calls.resize(q.nranks);
+            r->places.resize(q.nranks);
+            r->registered.assign(q.nranks, false);
+        }
+        r->calls[c->rank] = call;
+        r->places[c->rank] = Place{ s, queued_ops(s) };
+        r->registered[c->rank] = true;
+        r->count++;
+        q.cv.notify_all();
+    }
+    std::shared_ptr<Clique> qp = c->clique;
+    int rank = c->rank;
+    return enqueue(ctx, s, [qp, rank, seq]() { return run_collective(qp, rank, seq); }) == CUDA_SUCCESS
                ? ncclSuccess : ncclUnhandledCudaError;
 }
 
@@ -361,8 +496,7 @@ EXPORT ncclResult_t ncclCommInitRank(Comm **out, int nranks, UniqueId id, int ra
         std::lock_guard<std::mutex> lk(g_mu);
         q = g_cliques[key].lock();
         if (!q) {
-            q = std::make_shared<Clique>();
-            q->nranks = nranks;
+            q = std::make_shared<Clique>(nranks);
             g_cliques[key] = q;
         }
     }
@@ -409,7 +543,7 @@ EXPORT ncclResult_t ncclCommUserRank(const Comm *c, int *r) {
 }
 
 EXPORT ncclResult_t ncclCommGetAsyncError(Comm *c, ncclResult_t *e) {
-    *e = c->async_error.load();
+    *e = c->clique->async_errors[c->rank].load();
     return ncclSuccess;
 }
 
@@ -452,18 +586,19 @@ EXPORT ncclResult_t ncclGroupEnd() {
     if (--tl_group_depth > 0) return ncclSuccess;
     std::vector<Pending> group;
     group.swap(tl_group);
+    std::vector<Comm *> order;
     std::map<Comm *, std::pair<Stream *, std::vector<P2P>>> byComm;
     for (const Pending &p : group) {
         auto &e = byComm[p.comm];
-        if (e.second.empty()) e.first = p.stream;
+        if (e.second.empty()) {
+            e.first = p.stream;
+            order.push_back(p.comm);
+        }
         e.second.push_back(p.op);
     }
-    for (auto &e : byComm) {
-        Comm *c = e.first;
-        std::vector<P2P> ops = e.second.second;
-        if (enqueue(c->ctx, e.second.first, [c, ops]() { return point_to_point(c, ops); }) != CUDA_SUCCESS) {
-            return ncclUnhandledCudaError;
-        }
+    for (Comm *c : order) {
+        auto &e = byComm[c];
+        if (queue_p2p(c, e.first, e.second) != ncclSuccess) return ncclUnhandledCudaError;
     }
     return ncclSuccess;
 }

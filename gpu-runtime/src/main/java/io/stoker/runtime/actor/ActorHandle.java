@@ -249,7 +249,11 @@ public final class ActorHandle<A> implements AutoCloseable {
         post(new Mail() {
             @Override
             public void run(Object actor) {
-                programs = Arrays.stream(programs).filter(p -> p != program).toArray(ActorProgram[]::new);
+                ActorProgram[] before = programs;
+                programs = Arrays.stream(before).filter(p -> p != program).toArray(ActorProgram[]::new);
+                if (programs.length != before.length) {
+                    removed(program);
+                }
                 done.complete(null);
             }
 
@@ -410,6 +414,14 @@ public final class ActorHandle<A> implements AutoCloseable {
         return n;
     }
 
+    private void removed(ActorProgram p) {
+        try {
+            p.onRemoved();
+        } catch (RuntimeException e) {
+            LOG.warn("program {} failed to release its resources on actor '{}'", p.name(), name(), e);
+        }
+    }
+
     private void failPrograms(ActorProgram[] ps, Throwable reason) {
         for (ActorProgram p : ps) {
             try {
@@ -434,8 +446,12 @@ public final class ActorHandle<A> implements AutoCloseable {
             }
         }
         Throwable reason = gone();
-        failPrograms(programs, reason);
+        ActorProgram[] last = programs;
+        failPrograms(last, reason);
         programs = new ActorProgram[0];
+        for (ActorProgram p : last) {
+            removed(p);
+        }
         failMailbox(reason);
         if (instance instanceof AutoCloseable) {
             try {

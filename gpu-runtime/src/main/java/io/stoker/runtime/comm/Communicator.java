@@ -77,6 +77,14 @@ public interface Communicator extends AutoCloseable {
     /** Like {@link #start}, but the result is written back into {@code buffer} (allreduce only). */
     CollectiveHandle startInPlace(ReduceOp op, int rank, Object buffer);
 
+    /**
+     * @return true when a collective <em>node</em> of a compiled graph takes ownership of its input (device memory it
+     * reuses or frees), so that input must feed nothing else; compile checks it. Blocking calls never take ownership.
+     */
+    default boolean consumesNodeInputs() {
+        return false;
+    }
+
     /** @return how long blocking calls wait for peers before failing */
     default long blockingTimeoutNanos() {
         return TimeUnit.SECONDS.toNanos(60);

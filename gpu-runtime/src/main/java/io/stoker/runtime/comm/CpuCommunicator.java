@@ -42,13 +42,14 @@ public final class CpuCommunicator implements Communicator, ScopedCommunicator {
     private final String name;
     private final List<ActorHandle<?>> members;
     private final long timeoutNanos;
+    private final RoundLogic logic;
     private final Space base;
     private final ConcurrentHashMap<GraphScope, Space> scoped = new ConcurrentHashMap<>();
     /** The round each rank is blocked in (blocking calls only), for detecting circular waits between graphs. */
     private final AtomicReferenceArray<Round> blockedIn;
     private volatile boolean closed;
 
-    private CpuCommunicator(String name, List<ActorHandle<?>> members, long timeoutNanos) {
+    private CpuCommunicator(String name, List<ActorHandle<?>> members, long timeoutNanos, RoundLogic logic) {
         if (members.isEmpty()) {
             throw new IllegalArgumentException("communicator '" + name + "' needs at least one member");
         }
@@ -63,19 +64,26 @@ public final class CpuCommunicator implements Communicator, ScopedCommunicator {
         this.name = name;
         this.members = List.copyOf(members);
         this.timeoutNanos = timeoutNanos;
+        this.logic = logic;
         this.base = new Space(null);
         this.blockedIn = new AtomicReferenceArray<>(members.size());
     }
 
     /** Creates a communicator whose ranks are the given actors, in order. */
     public static CpuCommunicator create(String name, List<? extends ActorHandle<?>> members) {
-        return new CpuCommunicator(name, List.copyOf(members), TimeUnit.SECONDS.toNanos(60));
+        return new CpuCommunicator(name, List.copyOf(members), TimeUnit.SECONDS.toNanos(60), new ArrayRounds(name));
     }
 
     /** Like {@link #create(String, List)} with an explicit blocking timeout. */
     public static CpuCommunicator create(String name, List<? extends ActorHandle<?>> members, long timeout,
                                          TimeUnit unit) {
-        return new CpuCommunicator(name, List.copyOf(members), unit.toNanos(timeout));
+        return new CpuCommunicator(name, List.copyOf(members), unit.toNanos(timeout), new ArrayRounds(name));
+    }
+
+    /** The same rendezvous with another logic: what the NCCL communicator builds on. */
+    static CpuCommunicator withLogic(String name, List<? extends ActorHandle<?>> members, long timeoutNanos,
+                                     RoundLogic logic) {
+        return new CpuCommunicator(name, List.copyOf(members), timeoutNanos, logic);
     }
 
     @Override
@@ -171,15 +179,8 @@ public final class CpuCommunicator implements Communicator, ScopedCommunicator {
 
     /** @return the buffer, or a failure naming the rank when it is not one collectives accept */
     private Object validated(Object buffer, int rank, CollectiveKind kind) {
-        if (buffer instanceof Throwable || ArrayMath.isSupported(buffer)) {
-            return buffer;
-        }
-        try {
-            ArrayMath.checkSupported(buffer, "communicator '" + name + "' rank " + rank + " " + kind.label());
-            return buffer;
-        } catch (CollectiveException e) {
-            return e; // still takes its place in the round, so every rank fails this call and stays in step
-        }
+        // an invalid call still takes its place in the round, so every rank fails this call and stays in step
+        return logic.validate(buffer, rank, kind, "communicator '" + name + "' rank " + rank + " " + kind.label());
     }
 
     private Space space(GraphScope scope) {
@@ -243,6 +244,13 @@ public final class CpuCommunicator implements Communicator, ScopedCommunicator {
         return block(h, rank);
     }
 
+    /** Waits for {@code handle} as a blocking call does (timeout, circular waits detected), without throwing. */
+    void waitQuietly(CollectiveHandle handle, int rank) {
+        if (handle instanceof RankCall) {
+            waitFor((RankCall) handle, rank);
+        }
+    }
+
     private Object block(CollectiveHandle handle, int rank) {
         if (handle instanceof RankCall) {
             waitFor((RankCall) handle, rank);
@@ -269,6 +277,7 @@ public final class CpuCommunicator implements Communicator, ScopedCommunicator {
         try {
             int polls = 0;
             while (!call.poll()) {
+                logic.whileWaiting(rank);
                 boolean park = idle.idleUnlessParking();
                 if (!park && (++polls & POLLS_PER_CHECK) != 0) {
                     continue;
@@ -535,33 +544,15 @@ public final class CpuCommunicator implements Communicator, ScopedCommunicator {
 
         /** Runs on the last rank to arrive; sees every deposit through the arrival counter's volatile RMW. */
         Object compute() {
-            Object[] parts = buffers;
-            for (Object p : parts) {
+            for (Object p : buffers) {
                 if (p instanceof Throwable) {
                     return p;
                 }
             }
-            for (int i = 1; i < parts.length; i++) {
-                if (kinds[i] != kinds[0] || (kinds[0] != CollectiveKind.ALLGATHER && ops[i] != ops[0])
-                        || parts[i].getClass() != parts[0].getClass()
-                        || ArrayMath.length(parts[i]) != ArrayMath.length(parts[0])) {
-                    return new CollectiveException("communicator '" + name + "' " + what() + ": rank 0 called "
-                            + kinds[0].label() + "(" + ops[0] + ", " + ArrayMath.describe(parts[0]) + ") but rank " + i
-                            + " called " + kinds[i].label() + "(" + ops[i] + ", " + ArrayMath.describe(parts[i])
-                            + "); every rank must make the same calls in the same order");
-                }
-            }
-            switch (kinds[0]) {
-                case ALLGATHER:
-                    return ArrayMath.concat(parts);
-                case REDUCESCATTER:
-                    if (ArrayMath.length(parts[0]) % parts.length != 0) {
-                        return new CollectiveException("communicator '" + name + "' reducescatter: length "
-                                + ArrayMath.length(parts[0]) + " is not divisible by world size " + parts.length);
-                    }
-                    return ArrayMath.reduce(ops[0], parts);
-                default:
-                    return ArrayMath.reduce(ops[0], parts);
+            try {
+                return logic.combine(what(), buffers, kinds, ops);
+            } catch (RuntimeException e) {
+                return e;
             }
         }
     }
@@ -618,21 +609,7 @@ public final class CpuCommunicator implements Communicator, ScopedCommunicator {
             if (scratch instanceof Throwable) {
                 return scratch;
             }
-            int n = members.size();
-            switch (kind) {
-                case REDUCESCATTER: {
-                    int chunk = ArrayMath.length(scratch) / n;
-                    return ArrayMath.slice(scratch, rank * chunk, chunk);
-                }
-                case ALLREDUCE:
-                    if (inPlace) {
-                        System.arraycopy(scratch, 0, buffer, 0, ArrayMath.length(scratch));
-                        return buffer;
-                    }
-                    return ArrayMath.copy(scratch);
-                default:
-                    return ArrayMath.copy(scratch);
-            }
+            return logic.share(scratch, rank, members.size(), kind, buffer, inPlace);
         }
 
         @Override

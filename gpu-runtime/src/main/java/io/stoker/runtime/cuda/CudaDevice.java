@@ -20,6 +20,7 @@ import java.util.Map;
  */
 public final class CudaDevice implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CudaDevice.class);
+    private static final ThreadLocal<CudaDevice> CURRENT = new ThreadLocal<>();
 
     private final int ordinal;
     private final long context;
@@ -56,6 +57,7 @@ public final class CudaDevice implements AutoCloseable {
             }
             this.memory = new DeviceMemoryPool(this, budget);
             this.stream = newStream();
+            CURRENT.set(this);
         } catch (RuntimeException e) {
             CudaNative.primaryCtxRelease(ordinal);
             throw e;
@@ -99,6 +101,15 @@ public final class CudaDevice implements AutoCloseable {
             }
         }
         return index;
+    }
+
+    /**
+     * @return the device most recently opened on the calling thread and still open (a GPU actor's device, for the
+     * runtime's GPU channels), or null
+     */
+    public static CudaDevice current() {
+        CudaDevice d = CURRENT.get();
+        return d == null || d.closed ? null : d;
     }
 
     public int ordinal() {
@@ -195,6 +206,30 @@ public final class CudaDevice implements AutoCloseable {
         return cublas;
     }
 
+    /**
+     * Lets this device read and write {@code peer}'s memory directly (NVLink or PCIe peer-to-peer), so peer copies
+     * need not pass through the host.
+     *
+     * @return true when enabled (now or before); false when the two devices cannot reach each other, in which case
+     * peer copies still work, staged by the driver
+     */
+    public boolean enablePeerAccess(CudaDevice peer) {
+        checkThread();
+        if (peer.context == context) {
+            return true;
+        }
+        return CudaNative.ctxEnablePeerAccess(peer.context);
+    }
+
+    /**
+     * Device memory another process exported with {@link CudaIpc#export}, mapped into this device's context. Close
+     * the returned memory (or the device) to unmap it; it is never freed here.
+     */
+    public CudaIpc.ImportedMemory openIpc(byte[] handle, long bytes, String name) {
+        checkThread();
+        return track(CudaIpc.open(this, handle, bytes, name));
+    }
+
     /** Waits for all work on the device's context. */
     public void synchronize() {
         checkThread();
@@ -264,6 +299,9 @@ public final class CudaDevice implements AutoCloseable {
             }
         }
         closed = true;
+        if (CURRENT.get() == this) {
+            CURRENT.remove();
+        }
         try {
             CudaNative.ctxSetCurrent(0);
             CudaNative.primaryCtxRelease(ordinal);

@@ -99,6 +99,11 @@ final class CudaNative {
 
     static native void memcpyDtoDAsync(long dst, long src, long bytes, long stream);
 
+    static native void memcpyPeerAsync(long dst, long dstContext, long src, long srcContext, long bytes, long stream);
+
+    /** @return true when this context can now reach {@code peerContext}'s memory directly */
+    static native boolean ctxEnablePeerAccess(long peerContext);
+
     static native void memsetD8Async(long dst, int value, long count, long stream);
 
     static native void memsetD32Async(long dst, int value, long count, long stream);

@@ -183,6 +183,27 @@ public final class DeviceBuffer implements AutoCloseable {
         CudaNative.memcpyDtoDAsync(address + dstOffset, src.address + srcOffset, bytes, stream.handle());
     }
 
+    /**
+     * Queues a copy from another device's memory (or this device's) on this buffer's stream. {@code src} may belong
+     * to another device thread: only its address and size are read here. The caller orders the copy after whatever
+     * wrote {@code src} (for example {@code stream.waitFor(eventRecordedByTheProducer)}) and keeps {@code src} alive
+     * until the copy has run.
+     */
+    public void copyFromPeerAsync(DeviceBuffer src, long srcOffset, long dstOffset, long bytes, CudaStream stream) {
+        Objects.requireNonNull(src, "src");
+        if (srcOffset < 0 || bytes < 0 || srcOffset + bytes > src.bytes) {
+            throw new IndexOutOfBoundsException("copyFromPeerAsync of [" + srcOffset + ", " + (srcOffset + bytes)
+                    + ") is outside device buffer '" + src.name + "' of " + src.bytes + " bytes");
+        }
+        check(dstOffset, bytes, "copyFromPeerAsync");
+        if (src.device.context() == device.context()) {
+            CudaNative.memcpyDtoDAsync(address + dstOffset, src.address + srcOffset, bytes, stream.handle());
+        } else {
+            CudaNative.memcpyPeerAsync(address + dstOffset, device.context(), src.address + srcOffset,
+                    src.device.context(), bytes, stream.handle());
+        }
+    }
+
     /** Queues setting every byte to {@code value}. */
     public void fillBytesAsync(int value, CudaStream stream) {
         check(0, bytes, "fillBytesAsync");

@@ -85,6 +85,17 @@ public final class NcclComm implements AutoCloseable {
         CudaNative.ncclRecv(buf.address(), count, type.ncclCode(), peer, h(), s.handle());
     }
 
+    /** Aborts the communicator without waiting for its queued operations (after a peer failed or left). */
+    public void abort() {
+        if (closed) {
+            return;
+        }
+        device.checkThread();
+        closed = true;
+        device.untrack(this);
+        CudaNative.ncclCommAbort(handle);
+    }
+
     @Override
     public void close() {
         if (closed) {

@@ -78,9 +78,11 @@ final class DotRenderer {
     }
 
     static String schedules(String name, GraphLayout layout, List<Channel<Object>> channels) {
-        Map<String, ChannelKind> kinds = new HashMap<>();
+        Map<String, String> kinds = new HashMap<>();
         for (Channel<Object> c : channels) {
-            kinds.put(c.name(), c.kind());
+            kinds.put(c.name(), c instanceof io.stoker.runtime.channel.DeviceChannel
+                    ? "gpu " + ((io.stoker.runtime.channel.DeviceChannel) c).gpuKind().label()
+                    : c.kind().name().toLowerCase(java.util.Locale.ROOT));
         }
         StringBuilder sb = new StringBuilder();
         sb.append("digraph ").append(quote(name + " schedules")).append(" {\n");
@@ -105,9 +107,9 @@ final class DotRenderer {
         for (Node<?> t : layout.tasks()) {
             for (Node<?> s : layout.sources().get(t)) {
                 String from = s.kind == NodeKind.INPUT ? "caller" : "s" + s.id;
-                ChannelKind k = kinds.get(s.label() + " -> " + t.label());
+                String k = kinds.get(s.label() + " -> " + t.label());
                 sb.append("  ").append(from).append(" -> s").append(t.id).append(" [style=dashed, label=")
-                        .append(quote(k == null ? "" : k.name().toLowerCase(java.util.Locale.ROOT))).append("];\n");
+                        .append(quote(k == null ? "" : k)).append("];\n");
             }
         }
         for (int i = 0; i < layout.outputs().size(); i++) {

@@ -114,6 +114,11 @@ final class GraphCompiler {
             }
         }
 
+        // 5b. Inputs a collective node takes ownership of (device memory) must have no other reader; so must values
+        // moved over a tensor transport.
+        checkOwnedInputs(graphName, tasks, outputs);
+        checkTransports(graphName, tasks, outputs);
+
         // 6. Place functions; order each actor's tasks by bind order.
         Map<Node<?>, ActorHandle<?>> placement = place(b, tasks, sources);
         Map<ActorHandle<?>, List<Node<?>>> schedules = new LinkedHashMap<>();
@@ -124,8 +129,79 @@ final class GraphCompiler {
         // 7. Prove the schedules deadlock-free.
         ScheduleCheck.check(tasks, placement, schedules, sources);
 
+        // 8. Place GPU channels: each tensor-transport edge gets a kind from where its two actors live.
+        for (Node<?> t : tasks) {
+            if (t.transport != null) {
+                for (Node<?> u : tasks) {
+                    if (u.upstream.contains(t)) {
+                        GpuChannels.check(graphName, t, placement.get(t), placement.get(u));
+                    }
+                }
+            }
+        }
+
         GraphLayout layout = new GraphLayout(input, tasks, placement, schedules, sources, List.copyOf(outputs));
         return build(graphName, b, layout, options, multi);
+    }
+
+    /**
+     * A collective node over a communicator that {@linkplain io.stoker.runtime.comm.Communicator#consumesNodeInputs
+     * consumes its input} reuses or frees that value's memory, so no other task and no output may read it.
+     */
+    private static void checkOwnedInputs(String graphName, List<Node<?>> tasks, List<Node<?>> outputs) {
+        for (Node<?> t : tasks) {
+            if (t.collective == null || !t.collective.communicator.consumesNodeInputs()) {
+                continue;
+            }
+            Node<?> in = GraphLayout.base(t.upstream.get(0));
+            List<String> others = new ArrayList<>();
+            for (Node<?> u : tasks) {
+                if (u != t && u.upstream.stream().anyMatch(a -> GraphLayout.base(a) == in)) {
+                    others.add(u.toString());
+                }
+            }
+            for (int i = 0; i < outputs.size(); i++) {
+                if (GraphLayout.base(outputs.get(i)) == in) {
+                    others.add("output " + i);
+                }
+            }
+            if (!others.isEmpty()) {
+                throw new GraphValidationException("graph '" + graphName + "': " + t + " over communicator '"
+                        + t.collective.communicator.name() + "' takes ownership of its input " + in
+                        + " (its device memory is reduced in place or freed), but " + String.join(", ", others)
+                        + " also read" + (others.size() == 1 ? "s" : "") + " it; give the other reader its own copy");
+            }
+        }
+    }
+
+    /** A value with a tensor transport is moved to its reader: exactly one reading task, read whole, not an output. */
+    private static void checkTransports(String graphName, List<Node<?>> tasks, List<Node<?>> outputs) {
+        for (Node<?> t : tasks) {
+            if (t.transport == null) {
+                continue;
+            }
+            List<Node<?>> readers = new ArrayList<>();
+            for (Node<?> u : tasks) {
+                for (Node<?> a : u.upstream) {
+                    if (GraphLayout.base(a) == t) {
+                        if (a != t) {
+                            throw new GraphValidationException("graph '" + graphName + "': " + u + " reads " + a
+                                    + ", a part of " + t + ", whose value travels as device memory; read it whole");
+                        }
+                        if (!readers.contains(u)) {
+                            readers.add(u);
+                        }
+                    }
+                }
+            }
+            boolean output = outputs.stream().anyMatch(o -> GraphLayout.base(o) == t);
+            if (readers.size() != 1 || output) {
+                throw new GraphValidationException("graph '" + graphName + "': " + t + " travels as device memory ("
+                        + t.transport + "), which moves it to its reader, but it has " + readers.size() + " reading"
+                        + " task(s) " + readers + (output ? " and is an output" : "") + "; give it exactly one reading"
+                        + " task and make that task's result the output");
+            }
+        }
     }
 
     private static boolean isTask(Node<?> n) {
@@ -239,7 +315,12 @@ final class GraphCompiler {
                     inputChannels.add(r);
                     ch = r;
                 } else if (layout.placement().get(s) == consumer) {
-                    ch = new LocalChannel<>(label);
+                    ch = new LocalChannel<>(label); // a GPU value on its own actor: a hand-over, in stream order
+                } else if (s.transport != null) {
+                    ActorHandle<?> producer = layout.placement().get(s);
+                    io.stoker.runtime.channel.GpuChannelKind k = GpuChannels.check(name, s, producer, consumer);
+                    ch = GpuChannels.create(label, s, k, producer, consumer, capacity,
+                            ActorAccess.get().wakeHook(consumer));
                 } else {
                     ch = new RingChannel<>(label, capacity, ActorAccess.get().wakeHook(consumer));
                 }

@@ -79,6 +79,23 @@ final class GraphProgram implements ActorProgram {
         return ops[pc].hasPendingInput();
     }
 
+    /** Releases this actor's ends of the graph's GPU channels (device memory they still hold), on its thread. */
+    @Override
+    public void onRemoved() {
+        for (TaskOp op : ops) {
+            for (Object r : op.sources) {
+                if (r instanceof io.stoker.runtime.channel.DeviceChannel) {
+                    ((io.stoker.runtime.channel.DeviceChannel) r).releaseReaderEnd();
+                }
+            }
+            for (Object w : op.outputs) {
+                if (w instanceof io.stoker.runtime.channel.DeviceChannel) {
+                    ((io.stoker.runtime.channel.DeviceChannel) w).releaseWriterEnd();
+                }
+            }
+        }
+    }
+
     @Override
     public void onActorDeath(Throwable cause) {
         graph.fail(new GraphUnavailableException("graph '" + graph.name() + "' cannot run: " + cause.getMessage()
@@ -93,7 +110,7 @@ final class GraphProgram implements ActorProgram {
                 return work; // closed or failed: queued executions do not run
             }
             TaskOp op = ops[pc];
-            if (!op.readInputs()) {
+            if (!op.readInputs(seq)) {
                 return work;
             }
             if (pc == 0) {
@@ -211,7 +228,15 @@ final class GraphProgram implements ActorProgram {
 
     private void deliver(TaskOp op, Object result, long now) {
         for (int i = 0; i < op.outputs.length; i++) {
-            if (!op.outputs[i].offer(result)) {
+            boolean accepted;
+            try {
+                accepted = op.outputs[i].offer(result);
+            } catch (RuntimeException e) {
+                // a GPU channel refused the value (not on the writer's device, say): the reader gets the failure
+                accepted = op.outputs[i].offer(new TaskFailure(op.actorName, op.methodName, op.label, seq,
+                        new IllegalStateException("writing " + op.outputLabels[i] + ": " + e.getMessage(), e)));
+            }
+            if (!accepted) {
                 // Cannot happen while channel capacity >= maxInFlight; fail loudly rather than hang.
                 graph.fail(new GraphUnavailableException("graph '" + graph.name() + "': channel " + op.outputLabels[i]
                         + " refused a value (closed or full); the graph was torn down"));

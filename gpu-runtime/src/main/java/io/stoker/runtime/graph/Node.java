@@ -28,6 +28,7 @@ public class Node<T> {
     final Projection projection;
     Object constant;
     String label;
+    TensorTransport transport;
 
     Node(GraphBuilder builder, int id, NodeKind kind, List<Node<?>> upstream, ActorHandle<?> actor, Invoker invoker,
          String method, CollectiveGroup collective, int rank, Projection projection) {
@@ -104,6 +105,26 @@ public class Node<T> {
             controlDeps.add(n);
         }
         return this;
+    }
+
+    /**
+     * Sends this node's value (a {@code DeviceArray} of the producing GPU actor) to its reader as device memory: a
+     * hand-over on the same actor, a peer copy between two GPUs of this process, or NCCL send/recv (see
+     * {@link TensorTransport}). The value is moved, so it must have exactly one reading task and not be an output;
+     * compile checks it.
+     */
+    public Node<T> withTensorTransport(TensorTransport t) {
+        if (kind != NodeKind.ACTOR_TASK && kind != NodeKind.COLLECTIVE) {
+            throw new GraphValidationException("node " + this + " is not produced by an actor task; only a GPU actor's"
+                    + " result can travel as device memory");
+        }
+        this.transport = java.util.Objects.requireNonNull(t, "transport");
+        return this;
+    }
+
+    /** @return the tensor transport set with {@link #withTensorTransport}, or null */
+    public TensorTransport tensorTransport() {
+        return transport;
     }
 
     /** @return element {@code index} of this node's value ({@code Object[]}, {@code List} or {@link Args}) */

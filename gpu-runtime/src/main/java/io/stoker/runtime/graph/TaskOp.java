@@ -69,11 +69,18 @@ final class TaskOp {
      *
      * @return true once every source was read for the current execution
      */
-    boolean readInputs() {
+    boolean readInputs(long seq) {
         int i = sourcesRead;
         ChannelReader<Object>[] src = sources;
         while (i < src.length) {
-            Object v = src[i].poll();
+            Object v;
+            try {
+                v = src[i].poll();
+            } catch (RuntimeException e) {
+                // a GPU channel could not deliver (e.g. no device memory for the copy): this execution fails here
+                v = new TaskFailure(actorName, methodName, label, seq, new IllegalStateException("reading "
+                        + sourceLabels[i] + ": " + e.getMessage(), e));
+            }
             if (v == null) {
                 sourcesRead = i;
                 return false;

@@ -24,4 +24,12 @@ public interface ActorProgram {
 
     /** @return a short name for diagnostics */
     String name();
+
+    /**
+     * Called on the actor's thread once the program is removed (its graph closed) or the actor ends, before the
+     * actor's state is closed: the place to release resources bound to this thread (device memory a GPU channel
+     * still holds). Never called twice.
+     */
+    default void onRemoved() {
+    }
 }

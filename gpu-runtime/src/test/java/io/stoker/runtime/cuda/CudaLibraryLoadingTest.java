@@ -73,7 +73,8 @@ class CudaLibraryLoadingTest {
         assertThat(marker).as(out).isPositive();
         String before = out.substring(0, marker);
         List<String> cudaClasses = before.lines()
-                .filter(l -> l.contains("io.stoker.runtime.cuda.") && !l.contains("CudaLibraryLoadingTest"))
+                .filter(l -> (l.contains("io.stoker.runtime.cuda.") || l.contains("GpuChannels")
+                        || l.contains("PeerCopyChannel") || l.contains(".Nccl")) && !l.contains("CudaLibraryLoadingTest"))
                 .toList();
         assertThat(cudaClasses).as("CUDA classes loaded while no GPU was used").isEmpty();
         assertThat(before).contains("io.stoker.runtime.StokerRuntime ");
@@ -90,6 +91,13 @@ class CudaLibraryLoadingTest {
                 var h = rt.createActor(io.stoker.runtime.actor.ActorSpec.ofSupplier("worker", StringBuilder::new)
                         .withGpus(1));
                 h.call(sb -> sb.append("x").length()).join();
+                // a compiled graph without tensor transports loads none of the GPU channel placement
+                io.stoker.runtime.graph.GraphBuilder g = io.stoker.runtime.graph.GraphBuilder.on(rt, "plain");
+                io.stoker.runtime.graph.InputNode<String> in = g.input();
+                try (io.stoker.runtime.graph.CompiledGraph<String, Integer> cg = g.compile(
+                        g.bind(h, (StringBuilder sb, String x) -> sb.append(x).length(), in))) {
+                    cg.execute("y").get();
+                }
             }
             System.out.println(MARKER);
             System.out.flush();

@@ -86,6 +86,29 @@ class CudaSimulatorTest {
     }
 
     @Test
+    void shouldKeepAWaitOnADestroyedStreamValid() {
+        // As on a GPU, a stream may be destroyed while another stream's queued wait (or an event) still names it:
+        // the wait must find its work done. (The simulator once freed the stream: a use-after-free crash.)
+        try (CudaDevice d = CudaDevice.open(0, CudaTestSupport.config()); DeviceBuffer a = d.allocate(16, "a")) {
+            CudaStream other = d.newStream();
+            CudaEvent written = d.newEvent();
+            a.fillFloatsAsync(5f, 4, other);
+            written.record(other);
+            d.stream().waitFor(written);
+            other.close();
+            for (int i = 0; i < 64; i++) {
+                d.newStream().close(); // reuse the freed memory, as a busy process would
+            }
+            d.stream().synchronize();
+            float[] got = new float[4];
+            a.copyTo(got);
+            assertThat(got).containsOnly(5f);
+            assertThat(written.isDone()).isTrue();
+            written.close();
+        }
+    }
+
+    @Test
     void shouldRefuseASourceNoKernelLibraryWasBuiltFrom() {
         try (CudaDevice d = CudaDevice.open(0, CudaTestSupport.config())) {
             CudaProgram edited = new CudaProgram("runtime_checks.cu", CudaTestSupport.checks().source() + "\n// edited\n",
