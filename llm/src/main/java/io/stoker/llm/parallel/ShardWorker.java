@@ -14,6 +14,10 @@ import io.stoker.runtime.comm.Communicator;
  * needs every member's handle) exists. Its methods are bound as compiled-graph tasks; each receives the step's
  * {@link StepPlan}.
  *
+ * <p>On a GPU actor ({@link #onDevice}) the runner computes with a {@code CudaBackend} on the actor's device, and a
+ * tensor-parallel shard joins the {@code NcclCommunicator} on its thread, so activations stay on the device and the
+ * layers' allreduce and allgather are NCCL collectives.
+ *
  * <p>Thread-safety: the runtime calls it on its actor's thread only.
  */
 public final class ShardWorker implements AutoCloseable {
@@ -25,11 +29,34 @@ public final class ShardWorker implements AutoCloseable {
     public record StageActivations(StepPlan plan, float[] hidden) {
     }
 
+    private final GpuShard gpu; // null on a CPU actor
     private ModelRunner runner;
+
+    /** A shard on a CPU actor: the runner's backend is the one {@code Init.runner().backend()} names. */
+    public ShardWorker() {
+        this.gpu = null;
+    }
+
+    private ShardWorker(GpuShard gpu) {
+        this.gpu = gpu;
+    }
+
+    /**
+     * A shard on a GPU actor that owns {@code device} (opened on the actor's thread; the shard closes it): the runner
+     * computes with a CUDA backend on it.
+     */
+    public static ShardWorker onDevice(io.stoker.runtime.cuda.CudaDevice device) {
+        return new ShardWorker(new GpuShard(device));
+    }
 
     /** Builds the model partition, its KV cache and sampler; returns true. */
     public Boolean init(Init in) {
-        runner = new ModelRunner(in.model(), in.partition(), in.comm(), in.runner());
+        if (gpu == null) {
+            runner = new ModelRunner(in.model(), in.partition(), in.comm(), in.runner());
+        } else {
+            runner = new ModelRunner(in.model(), in.partition(), in.comm(), in.runner(),
+                    gpu.open(in.comm(), in.partition().rank()));
+        }
         return Boolean.TRUE;
     }
 
@@ -63,8 +90,14 @@ public final class ShardWorker implements AutoCloseable {
 
     @Override
     public void close() {
-        if (runner != null) {
-            runner.close();
+        try {
+            if (runner != null) {
+                runner.close();
+            }
+        } finally {
+            if (gpu != null) {
+                gpu.close();
+            }
         }
     }
 }
