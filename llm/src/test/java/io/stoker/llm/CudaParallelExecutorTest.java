@@ -6,11 +6,18 @@ import io.stoker.llm.batch.GenerationResult;
 import io.stoker.llm.batch.LlmEngine;
 import io.stoker.llm.batch.LocalExecutor;
 import io.stoker.llm.batch.ModelExecutor;
+import io.stoker.llm.model.ForwardBatch;
+import io.stoker.llm.model.Partition;
 import io.stoker.llm.parallel.ParallelExecutor;
+import io.stoker.llm.parallel.ShardWorker;
 import io.stoker.llm.sample.SamplingParams;
 import io.stoker.runtime.RuntimeConfig;
 import io.stoker.runtime.StokerRuntime;
+import io.stoker.runtime.actor.ActorHandle;
+import io.stoker.runtime.actor.ActorSpec;
 import io.stoker.runtime.comm.NcclCommunicator;
+import io.stoker.runtime.cuda.CudaActors;
+import io.stoker.runtime.cuda.CudaDeviceConfig;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -23,6 +30,7 @@ import org.slf4j.LoggerFactory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
@@ -136,5 +144,49 @@ class CudaParallelExecutorTest {
         }
         assertThatThrownBy(() -> ParallelExecutor.pipelineParallel(rt, model, cuda().withBackend("cuda:1"), 2))
                 .hasMessageContaining("backend=cuda:1").hasMessageContaining("use backend=cuda");
+    }
+
+    /**
+     * Two GPU ranks whose shards disagree (rank 1 holds a model of hidden size 96, rank 0 of 64): their first
+     * allreduce (o_proj's partial sums, 3 x 64 vs 3 x 96 floats) does not match. Both ranks fail that call, naming
+     * both calls, instead of waiting for each other or reducing mismatched buffers.
+     */
+    @Test
+    void shouldFailEveryRankNamingBothCallsWhenShardsIssueMismatchedCollectives() throws Exception {
+        try (LoadedModel other = ModelLoader.load(CudaEngineTest.ENGINE_MODEL.replace("hidden=64", "hidden=96"))) {
+            List<ActorHandle<ShardWorker>> hs = new ArrayList<>();
+            for (int r = 0; r < 2; r++) {
+                hs.add(rt.createActor(ActorSpec.of("mismatch-" + r, CudaActors.onDevice(CudaDeviceConfig.defaults(),
+                        (ctx, device) -> ShardWorker.onDevice(device))).withGpus(1)));
+            }
+            NcclCommunicator comm = NcclCommunicator.create("mismatch", hs, 20, TimeUnit.SECONDS);
+            try {
+                EngineConfig cfg = cuda();
+                int blocks = cfg.kvBlocks(model.config());
+                List<CompletableFuture<Boolean>> inits = new ArrayList<>();
+                for (int r = 0; r < 2; r++) {
+                    inits.add(hs.get(r).call(ShardWorker::init, new ShardWorker.Init(r == 0 ? model : other,
+                            Partition.tensorShard(r, 2, 4), comm, cfg.runnerConfig(blocks, 1))));
+                }
+                for (CompletableFuture<Boolean> f : inits) {
+                    assertThat(f.get()).isTrue();
+                }
+                ForwardBatch b = ForwardBatch.single(new int[] {5, 17, 300}, 0, new int[] {0}, true);
+                List<CompletableFuture<float[]>> fs = new ArrayList<>();
+                for (ActorHandle<ShardWorker> h : hs) {
+                    fs.add(h.call(ShardWorker::forward, b, (float[]) null));
+                }
+                for (int r = 0; r < 2; r++) {
+                    CompletableFuture<float[]> f = fs.get(r);
+                    assertThatThrownBy(f::get).as("rank %d", r).isInstanceOf(ExecutionException.class)
+                            .hasStackTraceContaining("rank 0 called allreduce")
+                            .hasStackTraceContaining("but rank 1 called allreduce")
+                            .hasStackTraceContaining("192").hasStackTraceContaining("288");
+                }
+            } finally {
+                comm.close();
+                hs.forEach(ActorHandle::close);
+            }
+        }
     }
 }
