@@ -1,10 +1,16 @@
 package io.stoker.llm.parallel;
 
+import io.stoker.llm.backend.Activation;
 import io.stoker.llm.backend.Backend;
 import io.stoker.llm.backend.cuda.CudaBackend;
+import io.stoker.llm.runner.ModelRunner;
+import io.stoker.llm.runner.RunnerOutput;
+import io.stoker.llm.runner.StepPlan;
 import io.stoker.runtime.comm.Communicator;
 import io.stoker.runtime.comm.NcclCommunicator;
+import io.stoker.runtime.cuda.CudaDataType;
 import io.stoker.runtime.cuda.CudaDevice;
+import io.stoker.runtime.cuda.DeviceArray;
 
 /**
  * The device side of a {@link ShardWorker} on a GPU actor: the actor's {@link CudaDevice} (opened on the actor's
@@ -18,6 +24,7 @@ final class GpuShard {
     private final CudaDevice device;
     private NcclCommunicator joined;
     private int rank;
+    private CudaBackend backend;
 
     GpuShard(CudaDevice device) {
         this.device = device;
@@ -39,7 +46,30 @@ final class GpuShard {
             this.joined = nccl;
             this.rank = rank;
         }
-        return new CudaBackend(device, false);
+        backend = new CudaBackend(device, false);
+        return backend;
+    }
+
+    /**
+     * A pipeline stage before the last, on the device: {@code in} (the previous stage's hidden states, moved here by
+     * the graph's GPU channel; null on the first stage) is copied into the model's input and freed, and the stage's
+     * output is returned as a new device array for the channel to the next stage (one placeholder value when the plan
+     * schedules nothing).
+     */
+    DeviceArray stage(ModelRunner runner, StepPlan plan, DeviceArray in) {
+        try (in) {
+            Activation h = runner.executeStageInBackend(plan, in == null ? null
+                    : x -> backend.importRows(in, plan.numTokens(), x));
+            return h == null ? DeviceArray.allocate(device, CudaDataType.F32, 1, "empty-stage")
+                    : backend.exportRows(h, plan.numTokens());
+        }
+    }
+
+    /** The last pipeline stage on the device: {@code in} as in {@link #stage}, then the LM head and sampling. */
+    RunnerOutput last(ModelRunner runner, StepPlan plan, DeviceArray in) {
+        try (in) {
+            return runner.executeLastStageInBackend(plan, x -> backend.importRows(in, plan.numTokens(), x));
+        }
     }
 
     /** Leaves the communicator (after the runner, and so the backend, is closed), then closes the device. */

@@ -18,6 +18,7 @@ import io.stoker.runtime.graph.GraphBuilder;
 import io.stoker.runtime.graph.GraphOptions;
 import io.stoker.runtime.graph.InputNode;
 import io.stoker.runtime.graph.Node;
+import io.stoker.runtime.graph.TensorTransport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,7 +45,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * one of the runtime's GPU ids ({@code RuntimeConfig.withGpuIds}; one each, so the runtime needs {@code world} or
  * {@code stages} of them), computing with a {@code CudaBackend} on its device; tensor-parallel ranks communicate over
  * an {@code NcclCommunicator} instead of the {@link CpuCommunicator}, so the layers' allreduce and allgather run on
- * device memory. The graph, the partitions and the scheduler are the same.
+ * device memory; pipeline stages pass their hidden states as device arrays over GPU channels of the graph
+ * ({@link TensorTransport#AUTO}: a peer copy between two GPUs of this process). The partitions and the scheduler are
+ * the same.
  *
  * <p>Thread-safety: {@link #execute} is called by the engine thread only.
  */
@@ -184,11 +187,23 @@ public final class ParallelExecutor implements ModelExecutor {
         init(hs, inits, null);
         GraphBuilder g = GraphBuilder.on(rt, "pp" + id);
         InputNode<StepPlan> in = g.input();
-        Node<ShardWorker.StageActivations> act = g.bind(hs.get(0), ShardWorker::first, in);
-        for (int s = 1; s < stages - 1; s++) {
-            act = g.bind(hs.get(s), ShardWorker::middle, act);
+        Node<RunnerOutput> out;
+        if (onGpus(cfg)) {
+            // hidden states stay in device memory: each edge is a GPU channel (a peer copy between the stages' GPUs)
+            Node<io.stoker.runtime.cuda.DeviceArray> act = g.bind(hs.get(0), ShardWorker::firstOnDevice, in)
+                    .withTensorTransport(TensorTransport.AUTO);
+            for (int s = 1; s < stages - 1; s++) {
+                act = g.bind(hs.get(s), ShardWorker::middleOnDevice, in, act)
+                        .withTensorTransport(TensorTransport.AUTO);
+            }
+            out = g.bind(hs.get(stages - 1), ShardWorker::lastOnDevice, in, act);
+        } else {
+            Node<ShardWorker.StageActivations> act = g.bind(hs.get(0), ShardWorker::first, in);
+            for (int s = 1; s < stages - 1; s++) {
+                act = g.bind(hs.get(s), ShardWorker::middle, act);
+            }
+            out = g.bind(hs.get(stages - 1), ShardWorker::last, act);
         }
-        Node<RunnerOutput> out = g.bind(hs.get(stages - 1), ShardWorker::last, act);
         CompiledGraph<StepPlan, RunnerOutput> cg = g.compile(out);
         LOG.info("pipeline executor pp{}: {} stages on {}, {} KV blocks each", id, stages, cfg.backend(), numBlocks);
         return new ParallelExecutor(hs, null, cg, false, true, numBlocks);
@@ -241,6 +256,11 @@ public final class ParallelExecutor implements ModelExecutor {
      */
     public Communicator communicator() {
         return comm;
+    }
+
+    /** @return the step graph's per-actor schedules and channels in Graphviz DOT (diagnostics; GPU channels named) */
+    public String scheduleToDot() {
+        return graph.scheduleToDot();
     }
 
     @Override

@@ -81,6 +81,32 @@ public final class ShardWorker implements AutoCloseable {
     }
 
     /**
+     * First pipeline stage on a GPU actor: the hidden states stay in device memory and travel to the next stage's GPU
+     * over the graph's GPU channel (a peer copy), not through the host.
+     */
+    public io.stoker.runtime.cuda.DeviceArray firstOnDevice(StepPlan plan) {
+        return gpu().stage(runner, plan, null);
+    }
+
+    /** A middle pipeline stage on a GPU actor; takes ownership of {@code hidden} (on this actor's device). */
+    public io.stoker.runtime.cuda.DeviceArray middleOnDevice(StepPlan plan, io.stoker.runtime.cuda.DeviceArray hidden) {
+        return gpu().stage(runner, plan, hidden);
+    }
+
+    /** Last pipeline stage on a GPU actor; takes ownership of {@code hidden} (on this actor's device). */
+    public RunnerOutput lastOnDevice(StepPlan plan, io.stoker.runtime.cuda.DeviceArray hidden) {
+        return gpu().last(runner, plan, hidden);
+    }
+
+    private GpuShard gpu() {
+        if (gpu == null) {
+            throw new IllegalStateException("this shard runs on a CPU actor; the *OnDevice stages need a GPU actor"
+                    + " (ShardWorker.onDevice)");
+        }
+        return gpu;
+    }
+
+    /**
      * Diagnostics: a raw batch through this partition; logits {@code (logit tokens, vocab)} on the last stage, hidden
      * states {@code (tokens, hidden)} before it.
      */

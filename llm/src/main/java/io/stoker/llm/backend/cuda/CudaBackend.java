@@ -547,6 +547,40 @@ public final class CudaBackend implements Backend {
         d.written();
     }
 
+    // ------------------------------------------------------------------------------------------ pipeline stages
+
+    /**
+     * Queues a copy of rows {@code [0, rows)} of {@code a} into a new device array that the caller owns (f32,
+     * {@code rows * cols} values; one placeholder value when {@code rows} is 0): a pipeline stage's output for a GPU
+     * channel to the next stage.
+     */
+    public DeviceArray exportRows(Activation a, int rows) {
+        CudaActivation c = act(a, rows);
+        long count = (long) rows * c.cols;
+        DeviceArray out = DeviceArray.allocate(device, CudaDataType.F32, Math.max(1, count), c.name + "#export");
+        if (count > 0) {
+            out.buffer().copyFromAsync(c.buffer, 0, 0, 4 * count, stream);
+        }
+        return out;
+    }
+
+    /**
+     * Queues a copy of {@code rows * dst.cols()} f32 values of {@code src} (an array on this backend's device) into
+     * rows {@code [0, rows)} of {@code dst}.
+     */
+    public void importRows(DeviceArray src, int rows, Activation dst) {
+        CudaActivation c = act(dst, rows);
+        long count = (long) rows * c.cols;
+        if (src.device() != device || src.type() != CudaDataType.F32 || src.count() < count) {
+            throw new IllegalArgumentException("cannot import " + rows + " rows of " + c.cols + " into '" + c.name
+                    + "' from " + src + ": an F32 array of at least " + count + " values on " + device + " is needed");
+        }
+        if (count > 0) {
+            c.buffer.copyFromAsync(src.buffer(), 0, 0, 4 * count, stream);
+        }
+        c.written();
+    }
+
     // ------------------------------------------------------------------------------------------ tensor parallelism
 
     /**
