@@ -1,6 +1,7 @@
 package io.stoker.llm.parallel;
 
 import io.stoker.llm.LoadedModel;
+import io.stoker.llm.backend.Backends;
 import io.stoker.llm.batch.EngineConfig;
 import io.stoker.llm.batch.ModelExecutor;
 import io.stoker.llm.model.ForwardBatch;
@@ -10,7 +11,6 @@ import io.stoker.llm.runner.StepPlan;
 import io.stoker.runtime.StokerRuntime;
 import io.stoker.runtime.actor.ActorHandle;
 import io.stoker.runtime.actor.ActorSpec;
-import io.stoker.llm.backend.Backends;
 import io.stoker.runtime.comm.Communicator;
 import io.stoker.runtime.comm.CpuCommunicator;
 import io.stoker.runtime.graph.CompiledGraph;
@@ -108,8 +108,10 @@ public final class ParallelExecutor implements ModelExecutor {
         return true;
     }
 
-    /** Initializes every worker at once (tensor-parallel GPU ranks meet when they join NCCL); on failure closes
-     * the communicator (so waiting ranks fail) and the actors. */
+    /**
+     * Initializes every worker at once (tensor-parallel GPU ranks meet when they join NCCL); on failure closes the
+     * communicator (so waiting ranks fail) and the actors.
+     */
     private static void init(List<ActorHandle<ShardWorker>> hs, List<ShardWorker.Init> inits, Communicator comm) {
         List<java.util.concurrent.CompletableFuture<Boolean>> fs = new ArrayList<>();
         for (int i = 0; i < hs.size(); i++) {
