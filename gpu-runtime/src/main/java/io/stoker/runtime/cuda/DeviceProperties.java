@@ -16,16 +16,19 @@ package io.stoker.runtime.cuda;
  * @param maxGridX                blocks in x
  * @param maxGridY                blocks in y
  * @param maxGridZ                blocks in z
+ * @param memoryClockKhz          peak memory clock, kHz ({@code CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE})
+ * @param memoryBusWidthBits      global memory bus width, bits ({@code CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH})
  */
 public record DeviceProperties(int ordinal, String name, int computeMajor, int computeMinor, long totalMemory,
                                int multiprocessors, int maxThreadsPerBlock, int maxSharedPerBlock,
-                               int maxSharedPerBlockOptin, int warpSize, int maxGridX, int maxGridY, int maxGridZ) {
+                               int maxSharedPerBlockOptin, int warpSize, int maxGridX, int maxGridY, int maxGridZ,
+                               int memoryClockKhz, int memoryBusWidthBits) {
 
     static DeviceProperties query(int ordinal) {
         int dev = CudaNative.deviceGet(ordinal);
         return new DeviceProperties(ordinal, CudaNative.deviceName(dev), attr(75, dev), attr(76, dev),
                 CudaNative.deviceTotalMem(dev), attr(16, dev), attr(1, dev), attr(8, dev), attr(97, dev),
-                attr(10, dev), attr(5, dev), attr(6, dev), attr(7, dev));
+                attr(10, dev), attr(5, dev), attr(6, dev), attr(7, dev), attr(36, dev), attr(37, dev));
     }
 
     private static int attr(int a, int dev) {
@@ -35,5 +38,13 @@ public record DeviceProperties(int ordinal, String name, int computeMajor, int c
     /** @return the architecture number NVRTC takes, e.g. 90 for {@code sm_90} */
     public int arch() {
         return computeMajor * 10 + computeMinor;
+    }
+
+    /**
+     * @return the theoretical peak memory bandwidth in bytes per second, {@code 2 × memory clock × bus width / 8}
+     * (double data rate, as NVIDIA's deviceQuery computes it), or 0 when the driver reports no clock or width
+     */
+    public double peakMemoryBandwidth() {
+        return 2.0 * memoryClockKhz * 1000.0 * memoryBusWidthBits / 8.0;
     }
 }
