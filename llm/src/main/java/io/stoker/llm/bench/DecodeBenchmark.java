@@ -55,9 +55,13 @@ public final class DecodeBenchmark {
      * @param paritySteps      greedy tokens compared per sequence
      * @param paritySequences  sequences of the parity check (decoded together)
      * @param hfJson           the HF transformers side's JSON (its {@code runs}), or null
+     * @param timeLimitSeconds after this long (0: no limit) a timed loop stops early (after one step at least) and
+     *                         later batches are skipped, so a run under an outer time limit still reports what it
+     *                         measured
      */
     public record Options(String model, int[] batches, int promptTokens, int warmupSteps, int decodeSteps,
-                          DType kvDtype, String parityModel, int paritySteps, int paritySequences, JsonNode hfJson) {
+                          DType kvDtype, String parityModel, int paritySteps, int paritySequences, JsonNode hfJson,
+                          double timeLimitSeconds) {
         public Options {
             if (batches.length == 0 || Arrays.stream(batches).anyMatch(b -> b < 1)) {
                 throw new IllegalArgumentException("--batches " + Arrays.toString(batches) + ": give sizes >= 1");
@@ -69,6 +73,9 @@ public final class DecodeBenchmark {
             if (warmupSteps < 0) {
                 throw new IllegalArgumentException("--warmup " + warmupSteps + " must be >= 0");
             }
+            if (timeLimitSeconds < 0) {
+                throw new IllegalArgumentException("--time-limit " + timeLimitSeconds + " must be >= 0");
+            }
             if (kvDtype != DType.F16 && kvDtype != DType.F32) {
                 throw new IllegalArgumentException("--kv-dtype " + kvDtype + ": use f16 or f32");
             }
@@ -78,14 +85,14 @@ public final class DecodeBenchmark {
         /** The real-GPU run: Llama-3.1-8B shape in bf16, batch 1 and 64, 128-token prompts, 8 + 128 decode steps. */
         public static Options gpu() {
             return new Options("random:llama-3.1-8b", new int[] {1, 64}, 128, 8, 128, DType.F16, PARITY_MODEL,
-                    PARITY_STEPS_TARGET, 4, null);
+                    PARITY_STEPS_TARGET, 4, null, 0);
         }
 
         /** Tiny shapes for the simulator (seconds on a CPU); the parity check keeps its 32 steps. */
         public static Options small() {
             return new Options("random:hidden=64,intermediate=128,layers=2,heads=4,kv_heads=2,vocab=256,"
                     + "max_positions=256,dtype=bf16,seed=1", new int[] {1, 4}, 8, 1, 4, DType.F16,
-                    "random:tiny,seed=3", PARITY_STEPS_TARGET, 2, null);
+                    "random:tiny,seed=3", PARITY_STEPS_TARGET, 2, null, 0);
         }
 
         private static void positive(String option, int v) {
@@ -96,7 +103,7 @@ public final class DecodeBenchmark {
 
         Options withHf(JsonNode hf) {
             return new Options(model, batches, promptTokens, warmupSteps, decodeSteps, kvDtype, parityModel,
-                    paritySteps, paritySequences, hf);
+                    paritySteps, paritySequences, hf, timeLimitSeconds);
         }
     }
 
@@ -162,6 +169,11 @@ public final class DecodeBenchmark {
         peak.put("spec_gb_per_s", bw.specBytesPerSecond() / 1e9);
         peak.put("spec_source", bw.specSource());
 
+        long deadline = o.timeLimitSeconds() > 0 ? System.nanoTime() + (long) (o.timeLimitSeconds() * 1e9)
+                : Long.MAX_VALUE;
+        if (o.parityModel() != null) { // first: quick, and a target of its own
+            out.set("parity", parity(o.parityModel(), o.paritySteps(), o.paritySequences()));
+        }
         int maxBatch = Arrays.stream(o.batches()).max().orElseThrow();
         int stepsPerSeq = o.warmupSteps() + o.decodeSteps() + 2; // the prefill's token, warm-up, timed, one spare
         int context = o.promptTokens() + stepsPerSeq;
@@ -190,7 +202,14 @@ public final class DecodeBenchmark {
         try (LlmEngine engine = LlmEngine.local(model, cfg)) {
             m.put("load_seconds", (System.nanoTime() - t0) / 1e9);
             for (int batch : o.batches()) {
-                runs.add(timeBatch(engine, c, traffic, bw, batch, o, stepsPerSeq));
+                if (!runs.isEmpty() && System.nanoTime() > deadline) { // the first batch always gets one step
+                    ObjectNode skipped = runs.addObject();
+                    skipped.put("batch", batch);
+                    skipped.put("status", "skipped");
+                    skipped.put("reason", "the time limit of " + o.timeLimitSeconds() + " s was reached");
+                    continue;
+                }
+                runs.add(timeBatch(engine, c, traffic, bw, batch, o, stepsPerSeq, deadline));
             }
         } finally {
             model.close();
@@ -199,15 +218,12 @@ public final class DecodeBenchmark {
             out.set("hf_transformers", o.hfJson());
             out.set("vs_hf", compareWithHf(runs, o.hfJson()));
         }
-        if (o.parityModel() != null) {
-            out.set("parity", parity(o.parityModel(), o.paritySteps(), o.paritySequences()));
-        }
         out.set("targets", targets(runs, out));
         return out;
     }
 
     private static ObjectNode timeBatch(LlmEngine engine, LlamaConfig c, DecodeTraffic traffic, MemoryBandwidth bw,
-                                        int batch, Options o, int stepsPerSeq) {
+                                        int batch, Options o, int stepsPerSeq, long deadline) {
         AtomicIntegerArray generated = new AtomicIntegerArray(batch);
         List<CompletableFuture<GenerationResult>> fs = new ArrayList<>();
         SamplingParams greedy = SamplingParams.builder().maxTokens(stepsPerSeq).ignoreEos(true).build();
@@ -225,29 +241,39 @@ public final class DecodeBenchmark {
             decodeStep(engine, batch);
         }
         long[] ns = new long[o.decodeSteps()];
+        int timed = 0;
         long start = System.nanoTime();
-        for (int i = 0; i < ns.length; i++) {
+        while (timed < ns.length && (timed == 0 || System.nanoTime() < deadline)) {
             long a = System.nanoTime();
             decodeStep(engine, batch);
-            ns[i] = System.nanoTime() - a;
+            ns[timed++] = System.nanoTime() - a;
         }
         double seconds = (System.nanoTime() - start) / 1e9;
+        boolean cutShort = timed < ns.length;
+        if (cutShort) { // past the time limit: drop the rest of the batch (the engine removes cancelled requests)
+            fs.forEach(f -> f.cancel(false));
+        }
         engine.runUntilIdle();
         for (CompletableFuture<GenerationResult> f : fs) {
-            if (f.join().tokenIds().length != stepsPerSeq) {
+            if (!cutShort && f.join().tokenIds().length != stepsPerSeq) {
                 throw new IllegalStateException("batch " + batch + ": a sequence ended after "
                         + f.join().tokenIds().length + " tokens instead of " + stepsPerSeq);
             }
         }
         // the j-th decode step (0 = first) of a sequence attends to prompt + 1 + j tokens
-        double meanContext = o.promptTokens() + 1 + o.warmupSteps() + (o.decodeSteps() - 1) / 2.0;
+        double meanContext = o.promptTokens() + 1 + o.warmupSteps() + (timed - 1) / 2.0;
         long contextSum = Math.round(batch * meanContext);
         long bytes = traffic.bytesPerStep(batch, contextSum);
-        double stepSeconds = seconds / o.decodeSteps();
-        long[] sorted = ns.clone();
+        double stepSeconds = seconds / timed;
+        long[] sorted = Arrays.copyOf(ns, timed);
         Arrays.sort(sorted);
         ObjectNode r = JSON.createObjectNode();
         r.put("batch", batch);
+        r.put("timed_steps", timed);
+        if (cutShort) {
+            r.put("cut_short", "the time limit of " + o.timeLimitSeconds() + " s was reached after " + timed
+                    + " of " + ns.length + " timed steps");
+        }
         r.put("prefill_seconds", prefill);
         r.put("tokens_per_s", batch / stepSeconds);
         r.put("per_token_latency_ms", stepSeconds * 1e3);
@@ -406,6 +432,7 @@ public final class DecodeBenchmark {
         int paritySteps = o.paritySteps();
         int paritySeqs = o.paritySequences();
         JsonNode hf = null;
+        double limit = 0;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (a.equals("--small")) {
@@ -435,12 +462,13 @@ public final class DecodeBenchmark {
                 case "--parity-steps" -> paritySteps = integer(a, v);
                 case "--parity-sequences" -> paritySeqs = integer(a, v);
                 case "--hf-json" -> hf = readHf(v);
+                case "--time-limit" -> limit = seconds(a, v);
                 default -> throw new IllegalArgumentException("unknown option '" + a + "'; known: --small, --model,"
                         + " --batches, --prompt-tokens, --warmup, --steps, --kv-dtype, --parity-model, --parity-steps,"
-                        + " --parity-sequences, --no-parity, --hf-json");
+                        + " --parity-sequences, --no-parity, --hf-json, --time-limit");
             }
         }
-        return new Options(model, batches, prompt, warmup, steps, kv, parityModel, paritySteps, paritySeqs, hf);
+        return new Options(model, batches, prompt, warmup, steps, kv, parityModel, paritySteps, paritySeqs, hf, limit);
     }
 
     private static JsonNode readHf(String file) {
@@ -451,6 +479,14 @@ public final class DecodeBenchmark {
             n.put("status", "error");
             n.put("error", "--hf-json " + file + " is not readable JSON: " + e.getMessage());
             return n;
+        }
+    }
+
+    private static double seconds(String option, String v) {
+        try {
+            return Double.parseDouble(v.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(option + " '" + v + "' is not a number of seconds");
         }
     }
 

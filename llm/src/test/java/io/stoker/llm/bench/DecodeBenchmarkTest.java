@@ -73,6 +73,20 @@ class DecodeBenchmarkTest {
     }
 
     @Test
+    void shouldReportWhatItMeasuredWhenTheTimeLimitRunsOut() {
+        ObjectNode out = DecodeBenchmark.run(DecodeBenchmark.parse(new String[] {"--small", "--no-parity",
+                "--steps", "50", "--time-limit", "0.000001"}));
+        JsonNode first = out.path("runs").get(0);
+        assertThat(first.path("timed_steps").asInt()).isEqualTo(1);
+        assertThat(first.path("cut_short").asText()).contains("after 1 of 50 timed steps");
+        assertThat(first.path("tokens_per_s").asDouble()).isPositive();
+        JsonNode second = out.path("runs").get(1);
+        assertThat(second.path("status").asText()).isEqualTo("skipped");
+        assertThat(second.path("batch").asInt()).isEqualTo(4);
+        assertThat(out.has("parity")).isFalse();
+    }
+
+    @Test
     void shouldCountTiedEmbeddingsAsTheLmHeadsRead() {
         try (LoadedModel m = ModelLoader.load("random:tiny,tied=true,dtype=f16");
              LoadedModel u = ModelLoader.load("random:tiny,tied=false,dtype=f16")) {
