@@ -134,13 +134,12 @@ public final class DecodeBenchmark {
             System.exit(3);
             return;
         }
-        ObjectNode out;
+        ObjectNode out = JSON.createObjectNode();
         int code;
         try {
-            out = run(o);
+            measure(o, out);
             code = out.path("parity").path("equal").asBoolean(o.parityModel() == null) ? 0 : 1;
-        } catch (RuntimeException | Error e) {
-            out = JSON.createObjectNode();
+        } catch (RuntimeException | Error e) { // what was measured before the failure stays in the JSON
             out.put("status", "error");
             out.put("error", e.getClass().getName() + ": " + e.getMessage());
             code = 1;
@@ -153,6 +152,12 @@ public final class DecodeBenchmark {
     /** Runs the benchmark on the configured CUDA (device 0) and returns its JSON. */
     public static ObjectNode run(Options o) {
         ObjectNode out = JSON.createObjectNode();
+        measure(o, out);
+        return out;
+    }
+
+    /** Runs the benchmark, filling {@code out} as it goes. */
+    static void measure(Options o, ObjectNode out) {
         out.put("status", "ok");
         out.put("simulated", Cuda.isSimulated());
         DeviceProperties p = Cuda.properties(0);
@@ -169,6 +174,9 @@ public final class DecodeBenchmark {
         peak.put("spec_gb_per_s", bw.specBytesPerSecond() / 1e9);
         peak.put("spec_source", bw.specSource());
 
+        if (o.hfJson() != null) {
+            out.set("hf_transformers", o.hfJson());
+        }
         long deadline = o.timeLimitSeconds() > 0 ? System.nanoTime() + (long) (o.timeLimitSeconds() * 1e9)
                 : Long.MAX_VALUE;
         if (o.parityModel() != null) { // first: quick, and a target of its own
@@ -215,11 +223,9 @@ public final class DecodeBenchmark {
             model.close();
         }
         if (o.hfJson() != null) {
-            out.set("hf_transformers", o.hfJson());
             out.set("vs_hf", compareWithHf(runs, o.hfJson()));
         }
         out.set("targets", targets(runs, out));
-        return out;
     }
 
     private static ObjectNode timeBatch(LlmEngine engine, LlamaConfig c, DecodeTraffic traffic, MemoryBandwidth bw,
