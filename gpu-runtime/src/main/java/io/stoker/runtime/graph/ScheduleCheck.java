@@ -16,8 +16,18 @@ import java.util.Map;
  * collective, every other rank reaching the same collective. The graph of these "waits for" edges, with the ranks of
  * each collective merged into one node, must be acyclic; then some task can always run, in every execution and with
  * executions pipelined. A cycle means the schedule would hang and is rejected.
+ *
+ * <p>NCCL: a value sent by NCCL send/recv ({@code TensorTransport.nccl}) is a wait of its reader on its writer
+ * like any data edge, and the message names it as an NCCL send/recv. So a graph whose ranks would issue collectives
+ * and sends/receives of one communicator in orders that wait on each other (rank 0: allreduce, then send; rank 1:
+ * receive, then allreduce) fails here. Among the orders that pass, {@code NcclCommunicator} gives every matched call
+ * and every transfer a ticket of one order per communicator, so all ranks issue their NCCL operations in the same
+ * order at run time.
  */
 final class ScheduleCheck {
+    /** How a wait over an NCCL send/recv edge reads; such an edge is issued in the communicator's one order. */
+    private static final String NCCL_EDGE = "receives by NCCL send/recv";
+
     private ScheduleCheck() {
     }
 
@@ -44,7 +54,8 @@ final class ScheduleCheck {
         for (Node<?> t : tasks) {
             for (Node<?> s : taskSources.get(t)) {
                 if (s.kind != NodeKind.INPUT) {
-                    add(out, rep, s, t, "waits for");
+                    add(out, rep, s, t, s.transport != null && s.transport.communicator() != null
+                            ? NCCL_EDGE + " over '" + s.transport.communicator().name() + "' from" : "waits for");
                 }
             }
         }
@@ -114,10 +125,14 @@ final class ScheduleCheck {
 
     private static String describe(List<Wait> cycle) {
         boolean collective = cycle.stream().anyMatch(w -> w.from.collective != null || w.to.collective != null);
+        boolean nccl = cycle.stream().anyMatch(w -> w.why.startsWith(NCCL_EDGE));
         boolean scheduleOnly = cycle.stream().anyMatch(w -> w.why.startsWith("runs after"));
         StringBuilder sb = new StringBuilder();
-        if (!scheduleOnly && !collective) {
+        if (!scheduleOnly && !collective && !nccl) {
             sb.append("cycle in the graph: ");
+        } else if (nccl) {
+            sb.append("schedule deadlock: ").append(collective ? "collectives and NCCL sends/receives" : "NCCL"
+                    + " sends/receives").append(" are issued in an order that makes their ranks wait for each other: ");
         } else if (collective) {
             sb.append("schedule deadlock: collectives are entered in an order that makes their ranks wait for each"
                     + " other: ");
@@ -129,7 +144,9 @@ final class ScheduleCheck {
             sb.append(w.to).append(' ').append(w.why).append(' ').append(w.from).append("; ");
         }
         sb.setLength(sb.length() - 2);
-        sb.append(collective ? ". Every member must enter the same collectives in the same bind order."
+        sb.append(nccl ? ". Every rank must issue the same collectives and NCCL sends/receives in the same order"
+                + " (each actor's bind order, and after(...) dependencies)."
+                : collective ? ". Every member must enter the same collectives in the same bind order."
                 : scheduleOnly ? ". Bind the tasks of each actor in an order consistent with the data flow."
                 : ". Remove the dependency that closes the cycle.");
         return sb.toString();

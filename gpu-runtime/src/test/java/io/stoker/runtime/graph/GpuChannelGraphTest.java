@@ -244,6 +244,29 @@ class GpuChannelGraphTest {
     }
 
     @Test
+    void shouldRefuseAtCompileTimeRanksThatIssueAnAllreduceAndAnNcclSendRecvInDifferentOrders() {
+        NcclCommunicator comm = NcclCommunicator.create("pair", List.of(g0, g1), 20, TimeUnit.SECONDS);
+        // Rank 0 issues the allreduce, then sends its doubled sum to rank 1; rank 1 first receives that, and only then
+        // enters the allreduce. On NCCL (and on the host) each waits for the other: compile must refuse it.
+        GraphBuilder g = GraphBuilder.on(rt, "crossed-nccl");
+        InputNode<Integer> in = g.input();
+        List<Node<DeviceArray>> sums = g.allreduce(comm, ReduceOp.SUM,
+                List.of(g.bind(g0, Gpu::make, in), g.bind(g1, Gpu::make, in)));
+        Node<DeviceArray> sent = g.bind(g0, Gpu::twice, sums.get(0)).withTensorTransport(TensorTransport.nccl(comm));
+        Node<float[]> fromZero = g.bind(g1, Gpu::read, sent);
+        sums.get(1).after(fromZero);
+        Node<float[]> own = g.bind(g1, Gpu::read, sums.get(1));
+        assertThatThrownBy(() -> g.compileMulti(GraphOptions.defaults(), fromZero, own))
+                .isInstanceOf(GraphValidationException.class)
+                .hasMessageContaining("schedule deadlock: collectives and NCCL sends/receives are issued in an order")
+                .hasMessageContaining("g0.twice (#5) waits for g0.allreduce#0(pair, SUM) (#3)")
+                .hasMessageContaining("g1.read (#6) receives by NCCL send/recv over 'pair' from g0.twice (#5)")
+                .hasMessageContaining("g1.allreduce#0(pair, SUM) (#4) waits for g1.read (#6)")
+                .hasMessageContaining("Every rank must issue the same collectives and NCCL sends/receives in the same"
+                        + " order");
+    }
+
+    @Test
     void shouldRefuseDeviceMemoryToAnActorWithoutAGpu() {
         ActorHandle<Cpu> cpu = rt.createActor(ActorSpec.ofSupplier("cpu", Cpu::new));
         GraphBuilder g = GraphBuilder.on(rt, "no-gpu");

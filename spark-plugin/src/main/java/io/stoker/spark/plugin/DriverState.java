@@ -11,7 +11,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * What the driver plugin knows about one SparkContext: its validated conf, the session token its executors are
- * registered under, and each executor's latest report. Registered per SparkContext (by identity) while the driver
+ * registered under, each executor's latest report, and the NCCL ids of groups that span executors. Registered per SparkContext (by identity) while the driver
  * plugin runs; a JVM may host several SparkContexts in turn, and the application id is not yet known when plugins
  * start.
  *
@@ -28,10 +28,25 @@ public final class DriverState {
     private final ConcurrentHashMap<String, ExecutorReport> reports = new ConcurrentHashMap<>();
     private final java.util.concurrent.atomic.AtomicReference<String> failure =
             new java.util.concurrent.atomic.AtomicReference<>();
+    private final NcclIdRegistry ncclIds;
 
     DriverState(String session, StokerConf conf) {
         this.session = session;
         this.conf = conf;
+        this.ncclIds = new NcclIdRegistry(session);
+    }
+
+    /** The NCCL ids of this application's groups that span executors. */
+    NcclIdRegistry ncclIds() {
+        return ncclIds;
+    }
+
+    /**
+     * @return how many NCCL groups spanning executors have an id kept on the driver (published, and not yet fetched
+     * by every rank nor closed)
+     */
+    public int ncclGroupsKept() {
+        return ncclIds.size();
     }
 
     static void register(SparkContext sc, DriverState s) {

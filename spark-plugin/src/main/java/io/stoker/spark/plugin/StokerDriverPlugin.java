@@ -15,7 +15,8 @@ import java.util.Map;
  * a malformed value fails SparkContext startup with a message naming it) and returns the validated settings, which
  * Spark hands to each executor plugin's {@code init}. {@link #receive} keeps each executor's latest
  * {@link ExecutorReport}, and fails the application when an executor reports that Stoker could not start on it
- * (see {@link ApplicationFailure}).
+ * (see {@link ApplicationFailure}). It also keeps the NCCL ids of groups that span executors
+ * ({@link NcclIdRegistry}, for {@link DriverNcclIdExchange}).
  *
  * <p>Threads: Spark calls {@code init} and {@code shutdown} on the thread creating/stopping the SparkContext, and
  * {@code receive} from RPC threads, concurrently.
@@ -73,6 +74,13 @@ public final class StokerDriverPlugin implements DriverPlugin {
             }
             return m.wantsReply() ? Boolean.TRUE : null;
         }
+        if (message instanceof NcclIdMessage) {
+            DriverState s = state;
+            if (s == null) {
+                throw new IllegalStateException("Stoker's driver plugin has not started; no NCCL ids yet");
+            }
+            return s.ncclIds().receive((NcclIdMessage) message);
+        }
         if (message instanceof ExecutorStartFailure) {
             ApplicationFailure f = failure;
             if (f != null) {
@@ -88,6 +96,7 @@ public final class StokerDriverPlugin implements DriverPlugin {
     public void shutdown() {
         DriverState s = state;
         if (s != null) {
+            s.ncclIds().forgetAll();
             DriverState.unregister(s);
         }
     }

@@ -24,6 +24,7 @@ import java.util.Map;
  * first report to the driver. When an eager pool fails to start it reports the failure to the driver (which then
  * fails the application, see {@code ApplicationFailure}) and fails the executor. After each task that changed Stoker's metrics it sends a fresh report with
  * {@code ask}, before the task's result reaches the driver, so a finished job's reports are complete.
+ * It also offers tasks the NCCL id exchange through the driver ({@link DriverNcclIdExchange#current}).
  * {@link #shutdown} closes the runtime.
  *
  * <p>State lives in this instance (keyed by application and executor id in {@link ExecutorRuntimes}), never only
@@ -37,6 +38,7 @@ public final class StokerExecutorPlugin implements ExecutorPlugin {
 
     private PluginContext ctx;
     private ExecutorRuntime runtime;
+    private DriverNcclIdExchange ncclIds;
     private volatile long reportedVersion = -1;
 
     @Override
@@ -78,6 +80,8 @@ public final class StokerExecutorPlugin implements ExecutorPlugin {
         }
         runtime = rt;
         ExecutorRuntimes.register(rt);
+        ncclIds = DriverNcclIdExchange.over(ctx, session);
+        DriverNcclIdExchange.register(ncclIds);
         LOG.info("Stoker runtime started on executor {} (session {}), GPUs {}", ctx.executorID(), session, addresses);
         report(false);
     }
@@ -157,6 +161,11 @@ public final class StokerExecutorPlugin implements ExecutorPlugin {
 
     @Override
     public void shutdown() {
+        DriverNcclIdExchange ids = ncclIds;
+        ncclIds = null;
+        if (ids != null) {
+            DriverNcclIdExchange.unregister(ids);
+        }
         ExecutorRuntime rt = runtime;
         runtime = null;
         if (rt != null) {
