@@ -69,13 +69,17 @@ public final class LlmProcessor implements RowProcessor {
             int gpus = host.gpuAddresses().size();
             int tp = spec.tensorParallel();
             boolean cuda = useCuda(host, spec);
-            int n = spec.engines() > 0 ? spec.engines() : cuda && gpus == 0 ? 1 : Math.max(1, gpus / tp);
+            boolean cpuAsked = spec.device().equals("cpu");
+            int n = spec.engines() > 0 ? spec.engines() : cuda ? Math.max(1, gpus) : cpuAsked ? 1
+                    : Math.max(1, gpus / tp);
             if (cuda && gpus > 0 && n > gpus) {
                 throw new LlmConfigException("LLM option 'engines' = " + n + ", but executor " + host.executorId()
                         + " has " + gpus + " GPU(s) " + host.gpuAddresses() + " and each CUDA engine needs a GPU of its"
                         + " own; use engines=auto (one per GPU) or at most " + gpus);
             }
-            boolean pinGpus = cuda ? gpus > 0 : spec.engines() == 0 && gpus >= tp;
+            // device=cpu leaves the executor's GPUs to others; auto on a GPU executor without CUDA keeps one CPU
+            // engine per GPU group
+            boolean pinGpus = cuda ? gpus > 0 : !cpuAsked && spec.engines() == 0 && gpus >= tp;
             int threads = spec.threads() > 0 ? spec.threads()
                     : Math.max(1, (int) Math.round(host.conf().effectiveRuntimeCpus()) / n);
             EngineConfig cfg = EngineConfig.defaults().withKvCacheBytes(spec.kvCacheBytes())
