@@ -22,8 +22,13 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
+import org.apache.spark.SparkEnv;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.sql.Encoders;
+
 import static org.apache.spark.sql.functions.col;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * llmMap on GPU executors, on the CUDA simulator: a local cluster whose two executors have two fake GPUs each runs one
@@ -127,5 +132,32 @@ class LlmCudaClusterTest {
                     .isEqualTo(hadCudaEngines ? 0 : 1);
         }
         assertThat(all).as("CUDA engines ran").isNotEmpty();
+    }
+
+    @Test
+    @Order(3)
+    void shouldFailTheJobOnADeviceOutOfMemoryUnderFailOnError() throws Exception {
+        armEveryExecutor("sample_rows:1:2");
+        try {
+            assertThatThrownBy(() -> SimulatedGpuCluster.outputs(SimulatedGpuCluster.questions(spark, 8, 2)
+                    .transform(Stoker.llm(llm("auto").failOnError(true)).prompt(col("q")))))
+                    .hasMessageContaining("failed and fail_on_error=true")
+                    .hasMessageContaining("ran out of device memory on GPU");
+        } finally {
+            armEveryExecutor("");
+        }
+    }
+
+    /** Sets the simulator's injection rule in every executor (tasks run until both executors did it). */
+    private static void armEveryExecutor(String rule) throws InterruptedException {
+        Set<String> done = new HashSet<>();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (done.size() < 2) {
+            assertThat(System.nanoTime()).as("both executors armed within 60 s").isLessThan(deadline);
+            done.addAll(spark.range(0, 8, 1, 8).mapPartitions((MapPartitionsFunction<Long, String>) it -> {
+                io.stoker.runtime.cuda.SimulatorFaults.arm(rule);
+                return List.of(SparkEnv.get().executorId()).iterator();
+            }, Encoders.STRING()).collectAsList());
+        }
     }
 }
