@@ -77,7 +77,6 @@ public final class LlmDemo {
                 b.master(o.master);
                 if (LocalSparkHome.launchesExecutors(o.master)) {
                     b.config("spark.executor.extraClassPath", System.getProperty("java.class.path"));
-                    b.config("spark.executor.extraJavaOptions", "-XX:TieredStopAtLevel=1");
                 }
             }
             SparkSession spark = b.getOrCreate();

@@ -38,6 +38,10 @@ class CudaSimulatorTest {
         assertThat(p.maxThreadsPerBlock()).isEqualTo(1024);
         assertThat(p.warpSize()).isEqualTo(32);
         assertThat(p.arch()).isEqualTo(90);
+        // the simulator reports an H200's memory: 3201 MHz, 6144 bits, so 2 x 3.201e9 x 768 B = 4.917 TB/s
+        assertThat(p.memoryClockKhz()).isEqualTo(3201000);
+        assertThat(p.memoryBusWidthBits()).isEqualTo(6144);
+        assertThat(p.peakMemoryBandwidth()).isEqualTo(2.0 * 3.201e9 * 768);
     }
 
     @Test

@@ -10,9 +10,12 @@ import io.stoker.llm.batch.EngineConfig;
 import io.stoker.llm.batch.GenerationRequest;
 import io.stoker.llm.batch.GenerationResult;
 import io.stoker.llm.batch.LlmEngine;
+import io.stoker.llm.parallel.ParallelExecutor;
 import io.stoker.llm.sample.SamplingParams;
 import io.stoker.llm.sample.TokenLogprobs;
 import io.stoker.llm.tokenizer.ChatTemplate;
+import io.stoker.runtime.RuntimeConfig;
+import io.stoker.runtime.StokerRuntime;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -25,11 +28,16 @@ import java.util.concurrent.ExecutionException;
  * <pre>
  * bin/stoker generate --model PATH (--prompt TEXT | --prompt-ids 1,2,3) --max-tokens N
  *     [--temperature T --top-p P --top-k K --min-p P --seed S --logprobs K --stop STR --chat
- *      --threads N --kv-cache-mb M --device cpu|cuda|cuda:N|cuda-sim] [--json]
+ *      --threads N --kv-cache-mb M --device cpu|cuda|cuda:N|cuda-sim
+ *      --tensor-parallel N | --pipeline-parallel N] [--json]
  * </pre>
  *
  * {@code --device cuda-sim} runs the CUDA backend on the CUDA simulator (the test double of docs/cuda.md, a CPU
  * implementation of the driver, cuBLAS and NVRTC): the same flags and output as {@code --device cpu}.
+ *
+ * {@code --tensor-parallel N} / {@code --pipeline-parallel N} run the model over N actors of an in-process runtime
+ * ({@link ParallelExecutor}): CPU actors with {@code --device cpu}, GPU actors on devices 0..N-1 with {@code cuda}
+ * or {@code cuda-sim} (tensor-parallel ranks then communicate through NCCL, simulated on {@code cuda-sim}).
  *
  * With {@code --json} it prints one JSON object: {@code prompt_ids}, {@code token_ids}, {@code text},
  * {@code finish_reason}, and with {@code --logprobs K} {@code logprobs}: per generated token a list of
@@ -39,7 +47,8 @@ public final class GenerateCommand {
     private static final String USAGE = "usage: bin/stoker generate --model PATH (--prompt TEXT | --prompt-ids 1,2,3)"
             + " --max-tokens N\n"
             + "    [--temperature T] [--top-p P] [--top-k K] [--min-p P] [--seed S] [--logprobs K] [--stop STR]...\n"
-            + "    [--chat] [--threads N] [--kv-cache-mb M] [--device cpu|cuda|cuda:N|cuda-sim] [--json]\n"
+            + "    [--chat] [--threads N] [--kv-cache-mb M] [--device cpu|cuda|cuda:N|cuda-sim]\n"
+            + "    [--tensor-parallel N | --pipeline-parallel N] [--json]\n"
             + "  --model       Hugging Face directory, .gguf file, or Hadoop URI\n"
             + "  --prompt      text (encoded with the tokenizer's special tokens); with --chat, a user message\n"
             + "                rendered through the model's chat template\n"
@@ -49,6 +58,9 @@ public final class GenerateCommand {
             + "  --logprobs K  report the K most likely tokens per step (max 20)\n"
             + "  --device      cpu (default); cuda or cuda:N: the CUDA backend on GPU N (0); cuda-sim: the CUDA backend\n"
             + "                on the CUDA simulator (no GPU needed; slow, for checking the path)\n"
+            + "  --tensor-parallel N    split every layer over N workers (CPU actors, or GPUs 0..N-1 with cuda or\n"
+            + "                cuda-sim, communicating through NCCL); heads, KV heads and FFN width must divide by N\n"
+            + "  --pipeline-parallel N  split the layers into N stages (CPU actors, or GPUs 0..N-1)\n"
             + "  --json        print one JSON object instead of the text\n";
 
     private GenerateCommand() {
@@ -68,6 +80,8 @@ public final class GenerateCommand {
         int threads = Runtime.getRuntime().availableProcessors();
         long kvMb = 256;
         String device = "cpu";
+        int tensorParallel = 1;
+        int pipelineParallel = 1;
         SamplingParams.Builder sp = SamplingParams.builder();
         List<String> stops = new ArrayList<>();
         try {
@@ -126,6 +140,12 @@ public final class GenerateCommand {
                     case "--device":
                         device = value(args, ++i, a);
                         break;
+                    case "--tensor-parallel":
+                        tensorParallel = intValue(args, ++i, a);
+                        break;
+                    case "--pipeline-parallel":
+                        pipelineParallel = intValue(args, ++i, a);
+                        break;
                     case "--kv-cache-mb":
                         kvMb = intValue(args, ++i, a);
                         break;
@@ -147,6 +167,18 @@ public final class GenerateCommand {
                 throw new IllegalArgumentException("--device " + device + " is not known; use cpu, cuda, cuda:N or"
                         + " cuda-sim");
             }
+            if (tensorParallel < 1 || pipelineParallel < 1) {
+                throw new IllegalArgumentException("--tensor-parallel and --pipeline-parallel must be >= 1");
+            }
+            if (tensorParallel > 1 && pipelineParallel > 1) {
+                throw new IllegalArgumentException("give --tensor-parallel or --pipeline-parallel, not both: combining"
+                        + " them is not supported");
+            }
+            if ((tensorParallel > 1 || pipelineParallel > 1) && device.startsWith("cuda:")) {
+                throw new IllegalArgumentException("--device " + device + " names one GPU; with --tensor-parallel or"
+                        + " --pipeline-parallel use --device cuda (GPUs 0..N-1; choose them with CUDA_VISIBLE_DEVICES)"
+                        + " or cuda-sim");
+            }
         } catch (IllegalArgumentException e) {
             err.println("stoker generate: " + e.getMessage());
             err.print(USAGE);
@@ -159,7 +191,11 @@ public final class GenerateCommand {
             }
             EngineConfig cfg = EngineConfig.defaults().withThreads(threads).withKvCacheBytes(kvMb << 20)
                     .withBackend(device.equals("cuda-sim") ? "cuda" : device);
-            try (LoadedModel m = ModelLoader.load(model); LlmEngine engine = LlmEngine.local(m, cfg)) {
+            int workers = Math.max(tensorParallel, pipelineParallel);
+            try (LoadedModel m = ModelLoader.load(model); StokerRuntime rt = workers > 1 ? runtime(cfg, workers) : null;
+                 LlmEngine engine = workers == 1 ? LlmEngine.local(m, cfg)
+                         : new LlmEngine(m, tensorParallel > 1 ? ParallelExecutor.tensorParallel(rt, m, cfg, workers)
+                                 : ParallelExecutor.pipelineParallel(rt, m, cfg, workers), cfg)) {
                 GenerationRequest req = promptIds != null ? GenerationRequest.ofIds(promptIds, params)
                         : chat ? GenerationRequest.ofChat(List.of(new ChatTemplate.Message("user", prompt)), params)
                         : GenerationRequest.ofText(prompt, params);
@@ -186,6 +222,19 @@ public final class GenerateCommand {
             err.println("stoker generate: " + e.getMessage());
             return 1;
         }
+    }
+
+    /** An in-process runtime for the workers: GPU ids 0..workers-1 when the backend is CUDA. */
+    private static StokerRuntime runtime(EngineConfig cfg, int workers) {
+        RuntimeConfig rc = RuntimeConfig.defaults().withName("generate");
+        if (Backends.isCuda(cfg.backend())) {
+            List<String> ids = new ArrayList<>();
+            for (int i = 0; i < workers; i++) {
+                ids.add(Integer.toString(i));
+            }
+            rc = rc.withGpuIds(ids);
+        }
+        return StokerRuntime.create(rc);
     }
 
     static String toJson(GenerationResult r, boolean logprobs) {

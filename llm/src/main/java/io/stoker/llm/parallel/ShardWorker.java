@@ -14,6 +14,10 @@ import io.stoker.runtime.comm.Communicator;
  * needs every member's handle) exists. Its methods are bound as compiled-graph tasks; each receives the step's
  * {@link StepPlan}.
  *
+ * <p>On a GPU actor ({@link #onDevice}) the runner computes with a {@code CudaBackend} on the actor's device, and a
+ * tensor-parallel shard joins the {@code NcclCommunicator} on its thread, so activations stay on the device and the
+ * layers' allreduce and allgather are NCCL collectives.
+ *
  * <p>Thread-safety: the runtime calls it on its actor's thread only.
  */
 public final class ShardWorker implements AutoCloseable {
@@ -25,11 +29,34 @@ public final class ShardWorker implements AutoCloseable {
     public record StageActivations(StepPlan plan, float[] hidden) {
     }
 
+    private final GpuShard gpu; // null on a CPU actor
     private ModelRunner runner;
+
+    /** A shard on a CPU actor: the runner's backend is the one {@code Init.runner().backend()} names. */
+    public ShardWorker() {
+        this.gpu = null;
+    }
+
+    private ShardWorker(GpuShard gpu) {
+        this.gpu = gpu;
+    }
+
+    /**
+     * A shard on a GPU actor that owns {@code device} (opened on the actor's thread; the shard closes it): the runner
+     * computes with a CUDA backend on it.
+     */
+    public static ShardWorker onDevice(io.stoker.runtime.cuda.CudaDevice device) {
+        return new ShardWorker(new GpuShard(device));
+    }
 
     /** Builds the model partition, its KV cache and sampler; returns true. */
     public Boolean init(Init in) {
-        runner = new ModelRunner(in.model(), in.partition(), in.comm(), in.runner());
+        if (gpu == null) {
+            runner = new ModelRunner(in.model(), in.partition(), in.comm(), in.runner());
+        } else {
+            runner = new ModelRunner(in.model(), in.partition(), in.comm(), in.runner(),
+                    gpu.open(in.comm(), in.partition().rank()));
+        }
         return Boolean.TRUE;
     }
 
@@ -54,6 +81,32 @@ public final class ShardWorker implements AutoCloseable {
     }
 
     /**
+     * First pipeline stage on a GPU actor: the hidden states stay in device memory and travel to the next stage's GPU
+     * over the graph's GPU channel (a peer copy), not through the host.
+     */
+    public io.stoker.runtime.cuda.DeviceArray firstOnDevice(StepPlan plan) {
+        return gpu().stage(runner, plan, null);
+    }
+
+    /** A middle pipeline stage on a GPU actor; takes ownership of {@code hidden} (on this actor's device). */
+    public io.stoker.runtime.cuda.DeviceArray middleOnDevice(StepPlan plan, io.stoker.runtime.cuda.DeviceArray hidden) {
+        return gpu().stage(runner, plan, hidden);
+    }
+
+    /** Last pipeline stage on a GPU actor; takes ownership of {@code hidden} (on this actor's device). */
+    public RunnerOutput lastOnDevice(StepPlan plan, io.stoker.runtime.cuda.DeviceArray hidden) {
+        return gpu().last(runner, plan, hidden);
+    }
+
+    private GpuShard gpu() {
+        if (gpu == null) {
+            throw new IllegalStateException("this shard runs on a CPU actor; the *OnDevice stages need a GPU actor"
+                    + " (ShardWorker.onDevice)");
+        }
+        return gpu;
+    }
+
+    /**
      * Diagnostics: a raw batch through this partition; logits {@code (logit tokens, vocab)} on the last stage, hidden
      * states {@code (tokens, hidden)} before it.
      */
@@ -63,8 +116,14 @@ public final class ShardWorker implements AutoCloseable {
 
     @Override
     public void close() {
-        if (runner != null) {
-            runner.close();
+        try {
+            if (runner != null) {
+                runner.close();
+            }
+        } finally {
+            if (gpu != null) {
+                gpu.close();
+            }
         }
     }
 }

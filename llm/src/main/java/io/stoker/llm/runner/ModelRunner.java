@@ -137,6 +137,27 @@ public final class ModelRunner implements AutoCloseable {
         return out;
     }
 
+    /**
+     * A pipeline stage before the last whose hidden states stay in the backend: {@code fillInput} writes the previous
+     * stage's output into the input activation (ignored by the first stage).
+     *
+     * @return the hidden states {@code (plan.numTokens(), hidden)}, owned by the model and overwritten by the next
+     * call; null when the plan schedules nothing
+     */
+    public Activation executeStageInBackend(StepPlan plan, java.util.function.Consumer<Activation> fillInput) {
+        ForwardBatch b = prepare(plan);
+        return b == null ? null : model.forwardFrom(b, fillInput);
+    }
+
+    /** The last pipeline stage with its input filled in the backend (see {@link #executeStageInBackend}). */
+    public RunnerOutput executeLastStageInBackend(StepPlan plan, java.util.function.Consumer<Activation> fillInput) {
+        ForwardBatch b = prepare(plan);
+        if (b == null) {
+            return empty(plan);
+        }
+        return sample(plan, b, model.forwardFrom(b, fillInput));
+    }
+
     /** The last pipeline stage: its layers, the LM head, and sampling. */
     public RunnerOutput executeLastStage(StepPlan plan, float[] hiddenIn) {
         ForwardBatch b = prepare(plan);

@@ -87,9 +87,64 @@ class GenerateCommandTest {
         assertThat(unknown.err()).contains("--device tpu is not known");
     }
 
-    private static String[] concat(String[] a, String last) {
-        String[] out = java.util.Arrays.copyOf(a, a.length + 1);
-        out[a.length] = last;
+    /**
+     * {@code --tensor-parallel 2} and {@code --pipeline-parallel 2}, on CPU actors and on GPU actors of the CUDA
+     * simulator (TP ranks over simulated NCCL), print the JSON of the single-worker CPU run: same prompt and token ids,
+     * text and finish reason, same top-3 logprob tokens, logprobs within 1e-4.
+     */
+    @Test
+    @Timeout(value = 120, threadMode = Timeout.ThreadMode.SAME_THREAD)
+    void shouldPrintTheSameJsonWithTensorOrPipelineParallelismOnCpuAndCudaSimulator() throws Exception {
+        String model = TestModels.hf(TestModels.ENGINE, DType.F32).toString(); // 4 heads, 2 KV heads, 4 layers
+        String[] common = {"--model", model, "--prompt-ids", "5,17,300,41,9", "--max-tokens", "8", "--logprobs", "3",
+            "--threads", "1", "--kv-cache-mb", "4", "--json"};
+        Out single = run(concat(common, "--device", "cpu"));
+        assertThat(single.status()).as(single.err()).isZero();
+        ObjectMapper m = new ObjectMapper();
+        JsonNode a = m.readTree(single.out());
+        for (String flag : new String[] {"--tensor-parallel", "--pipeline-parallel"}) {
+            for (String device : new String[] {"cpu", "cuda-sim"}) {
+                Out par = run(concat(common, "--device", device, flag, "2"));
+                assertThat(par.status()).as(device + " " + flag + ": " + par.err()).isZero();
+                JsonNode b = m.readTree(par.out());
+                assertThat(fieldNames(b)).as("%s %s 2: fields", device, flag).isEqualTo(fieldNames(a));
+                assertThat(b.get("prompt_ids")).isEqualTo(a.get("prompt_ids"));
+                assertThat(b.get("token_ids")).as("%s %s 2: tokens", device, flag).hasSize(8)
+                        .isEqualTo(a.get("token_ids"));
+                assertThat(b.get("finish_reason")).isEqualTo(a.get("finish_reason"));
+                assertThat(b.get("text")).isEqualTo(a.get("text"));
+                for (int t = 0; t < 8; t++) {
+                    for (int k = 0; k < 3; k++) {
+                        JsonNode x = a.get("logprobs").get(t).get(k);
+                        JsonNode y = b.get("logprobs").get(t).get(k);
+                        assertThat(y.get(0).asInt()).as("%s %s: step %d rank %d token", device, flag, t, k)
+                                .isEqualTo(x.get(0).asInt());
+                        assertThat(Math.abs(y.get(1).asDouble() - x.get(1).asDouble()))
+                                .as("%s %s: step %d rank %d logprob", device, flag, t, k).isLessThan(1e-4);
+                    }
+                }
+            }
+        }
+        Out both = run(concat(common, "--tensor-parallel", "2", "--pipeline-parallel", "2"));
+        assertThat(both.status()).isEqualTo(2);
+        assertThat(both.err()).contains("not both");
+        Out one = run(concat(common, "--device", "cuda:1", "--tensor-parallel", "2"));
+        assertThat(one.status()).isEqualTo(2);
+        assertThat(one.err()).contains("--device cuda:1 names one GPU");
+        Out three = run(concat(common, "--tensor-parallel", "3"));
+        assertThat(three.status()).as(three.err()).isNotZero();
+        assertThat(three.err()).contains("tensor-parallel size 3 must divide num_attention_heads=4");
+    }
+
+    private static java.util.List<String> fieldNames(JsonNode n) {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        n.fieldNames().forEachRemaining(out::add);
+        return out;
+    }
+
+    private static String[] concat(String[] a, String... more) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + more.length);
+        System.arraycopy(more, 0, out, a.length, more.length);
         return out;
     }
 

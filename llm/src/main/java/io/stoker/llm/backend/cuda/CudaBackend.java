@@ -10,11 +10,15 @@ import io.stoker.llm.model.ForwardBatch;
 import io.stoker.llm.tensor.DType;
 import io.stoker.llm.tensor.MappedTensor;
 import io.stoker.llm.tensor.Tensor;
+import io.stoker.runtime.comm.Communicator;
+import io.stoker.runtime.comm.NcclCommunicator;
+import io.stoker.runtime.comm.ReduceOp;
 import io.stoker.runtime.cuda.CudaDataType;
 import io.stoker.runtime.cuda.CudaDevice;
 import io.stoker.runtime.cuda.CudaDeviceConfig;
 import io.stoker.runtime.cuda.CudaStream;
 import io.stoker.runtime.cuda.Cublas;
+import io.stoker.runtime.cuda.DeviceArray;
 import io.stoker.runtime.cuda.DeviceBuffer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -541,6 +545,94 @@ public final class CudaBackend implements Backend {
         }
         kernels.gatherRows(stream, d.buffer, s.buffer, CudaDataType.F32, idx, m, s.cols);
         d.written();
+    }
+
+    // ------------------------------------------------------------------------------------------ pipeline stages
+
+    /**
+     * Queues a copy of rows {@code [0, rows)} of {@code a} into a new device array that the caller owns (f32,
+     * {@code rows * cols} values; one placeholder value when {@code rows} is 0): a pipeline stage's output for a GPU
+     * channel to the next stage.
+     */
+    public DeviceArray exportRows(Activation a, int rows) {
+        CudaActivation c = act(a, rows);
+        long count = (long) rows * c.cols;
+        DeviceArray out = DeviceArray.allocate(device, CudaDataType.F32, Math.max(1, count), c.name + "#export");
+        if (count > 0) {
+            out.buffer().copyFromAsync(c.buffer, 0, 0, 4 * count, stream);
+        }
+        return out;
+    }
+
+    /**
+     * Queues a copy of {@code rows * dst.cols()} f32 values of {@code src} (an array on this backend's device) into
+     * rows {@code [0, rows)} of {@code dst}.
+     */
+    public void importRows(DeviceArray src, int rows, Activation dst) {
+        CudaActivation c = act(dst, rows);
+        long count = (long) rows * c.cols;
+        if (src.device() != device || src.type() != CudaDataType.F32 || src.count() < count) {
+            throw new IllegalArgumentException("cannot import " + rows + " rows of " + c.cols + " into '" + c.name
+                    + "' from " + src + ": an F32 array of at least " + count + " values on " + device + " is needed");
+        }
+        if (count > 0) {
+            c.buffer.copyFromAsync(src.buffer(), 0, 0, 4 * count, stream);
+        }
+        c.written();
+    }
+
+    // ------------------------------------------------------------------------------------------ tensor parallelism
+
+    /**
+     * With an {@link NcclCommunicator}: an in-place NCCL allreduce of the activation's first {@code n} rows on the
+     * device (ordered with this backend's stream by the communicator's events; nothing reaches the host). Any other
+     * communicator goes through host arrays.
+     */
+    @Override
+    public void allReduceSum(Communicator comm, int rank, Activation x, int n) {
+        if (!(comm instanceof NcclCommunicator)) {
+            Backend.super.allReduceSum(comm, rank, x, n);
+            return;
+        }
+        CudaActivation a = act(x, n);
+        long count = (long) n * a.cols;
+        comm.allreduceInPlace(rank, new DeviceArray(a.buffer.slice(0, 4 * count), CudaDataType.F32, count),
+                ReduceOp.SUM);
+        a.written();
+    }
+
+    /**
+     * With an {@link NcclCommunicator}: an NCCL allgather of every rank's {@code part} ({@code [world][n][w]} on the
+     * device), then one gather kernel puts rank r's row t at row t, columns {@code [r w, (r+1) w)} of {@code out}.
+     * Any other communicator goes through host arrays.
+     */
+    @Override
+    public void allGatherColumns(Communicator comm, int rank, int world, Activation part, int n, Activation out) {
+        if (!(comm instanceof NcclCommunicator)) {
+            Backend.super.allGatherColumns(comm, rank, world, part, n, out);
+            return;
+        }
+        CudaActivation p = act(part, n);
+        CudaActivation o = act(out, n);
+        int w = p.cols;
+        checkCols(o, w * world, "allGatherColumns");
+        long count = (long) n * w;
+        try (DeviceArray all = (DeviceArray) comm.allgather(rank,
+                new DeviceArray(p.buffer.slice(0, 4 * count), CudaDataType.F32, count))) {
+            if (n == 0) {
+                return;
+            }
+            // out viewed as (n * world) rows of w: row t * world + r is row r * n + t of the gathered array
+            ByteBuffer h = rowStaging.begin(4L * n * world);
+            for (int t = 0; t < n; t++) {
+                for (int r = 0; r < world; r++) {
+                    h.putInt(4 * (t * world + r), r * n + t);
+                }
+            }
+            DeviceBuffer idx = rowStaging.commit(4L * n * world);
+            kernels.gatherRows(stream, o.buffer, all.buffer(), CudaDataType.F32, idx, n * world, w);
+        } // freed after the queued gather: the pool reuses memory in this stream's order
+        o.written();
     }
 
     // ------------------------------------------------------------------------------------------ lifecycle

@@ -198,6 +198,15 @@ public final class LlamaModel {
      * {@code (tokens, hidden)}. The activation belongs to this model and is overwritten by the next call.
      */
     public Activation forward(ForwardBatch b, float[] hiddenIn) {
+        return forwardFrom(b, hiddenIn == null ? null : x -> backend.copyFromHost(hiddenIn, 0, b.numTokens(), x));
+    }
+
+    /**
+     * Like {@link #forward(ForwardBatch, float[])}, but a stage after the first receives the previous stage's hidden
+     * states through {@code fillInput}, which writes rows {@code [0, tokens)} of the activation it is given (for a
+     * backend that receives them in its own memory, e.g. a device copy from the previous stage's GPU).
+     */
+    public Activation forwardFrom(ForwardBatch b, java.util.function.Consumer<Activation> fillInput) {
         int n = b.numTokens();
         if (n > maxTokens) {
             throw new IllegalArgumentException("batch of " + n + " tokens exceeds maxTokens=" + maxTokens);
@@ -210,7 +219,11 @@ public final class LlamaModel {
         if (part.first()) {
             be.embed(w.embedTokens, b, s.x);
         } else {
-            be.copyFromHost(hiddenIn, 0, n, s.x);
+            if (fillInput == null) {
+                throw new IllegalArgumentException("pipeline stage " + part + " needs the previous stage's hidden"
+                        + " states");
+            }
+            fillInput.accept(s.x);
         }
         // cos, sin = self.rotary_emb(x, position_ids)
         be.ropeCache(b, invFreq, s.cosSin);
