@@ -41,14 +41,14 @@ final class CudaLanes {
     }
 
     /** @return the error of a row whose engine step failed on the device with a non-fatal error */
-    static String stepError(Throwable e, String gpuAddress) {
+    static String stepError(Throwable e, String device) {
         boolean oom = false;
         for (Throwable c = e; c != null; c = c.getCause() == c ? null : c.getCause()) {
             oom |= c instanceof DeviceOutOfMemoryException
                     || (c.getMessage() != null && c.getMessage().contains("OUT_OF_MEMORY"));
         }
         String what = oom ? "ran out of device memory" : "failed";
-        return "the engine step running this row " + what + " on GPU " + gpuAddress + " (" + e + "); this row was not"
+        return "the engine step running this row " + what + " on " + device + " (" + e + "); this row was not"
                 + " generated, the other rows are unaffected"
                 + (oom ? "; lower max_num_seqs, max_batch_tokens or kv_cache_mb, or use a GPU with more free memory"
                 : "; rerun the row");

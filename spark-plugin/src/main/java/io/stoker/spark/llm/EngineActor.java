@@ -24,38 +24,39 @@ import java.util.function.BiConsumer;
  */
 public final class EngineActor implements BackgroundWork, AutoCloseable {
     private final LlmEngine engine;
-    private final String gpuAddress; // null: the engine steps on its own thread
+    private final String device; // e.g. "GPU 2"; null: a CPU engine stepping on its own thread
     private final BiConsumer<String, Throwable> onFatal;
     private boolean stopped;
 
     /** An engine that steps on its own thread ({@link LlmEngine#start()}). */
     public EngineActor(LlmEngine engine) {
         this.engine = engine;
-        this.gpuAddress = null;
+        this.device = null;
         this.onFatal = null;
     }
 
     /**
-     * An engine on the GPU {@code gpuAddress}, built on this actor's thread, which runs its steps.
+     * An engine on one or more GPUs, built on this actor's thread, which runs its steps.
      *
-     * @param onFatal called once on this thread with the address and the error when a fatal device error killed the
-     *                engine
+     * @param device  where it runs, for messages (e.g. {@code GPU 2})
+     * @param onFatal called once on this thread with {@code device} and the error when a fatal device error killed
+     *                the engine
      */
-    EngineActor(LlmEngine engine, String gpuAddress, BiConsumer<String, Throwable> onFatal) {
+    EngineActor(LlmEngine engine, String device, BiConsumer<String, Throwable> onFatal) {
         this.engine = engine;
-        this.gpuAddress = gpuAddress;
+        this.device = device;
         this.onFatal = onFatal;
     }
 
-    /** @return the GPU address this engine runs on, or null for a CPU engine */
-    public String gpuAddress() {
-        return gpuAddress;
+    /** @return where this engine runs (e.g. {@code GPU 2}), or null for a CPU engine */
+    public String device() {
+        return device;
     }
 
     /** One engine step of a device engine; nothing for a CPU engine (it steps on its own thread). */
     @Override
     public int doBackgroundWork() {
-        if (gpuAddress == null || stopped) {
+        if (device == null || stopped) {
             return 0;
         }
         try {
@@ -65,7 +66,7 @@ public final class EngineActor implements BackgroundWork, AutoCloseable {
             stopped = true;
             Throwable cause = engine.failure();
             if (cause != null && CudaLanes.isFatal(cause)) {
-                onFatal.accept(gpuAddress, cause);
+                onFatal.accept(device, cause);
             }
             return 0;
         }
@@ -73,7 +74,7 @@ public final class EngineActor implements BackgroundWork, AutoCloseable {
 
     @Override
     public boolean hasBackgroundWork() {
-        if (gpuAddress == null || stopped) {
+        if (device == null || stopped) {
             return false;
         }
         LlmEngine.Stats s = engine.stats();
@@ -110,7 +111,7 @@ public final class EngineActor implements BackgroundWork, AutoCloseable {
                 rows.set(i, r.refused(e.getMessage()));
                 continue;
             }
-            r.result = (gpuAddress == null ? f.thenApply(this::toRow) : f.handle((g, err) -> g != null ? toRow(g)
+            r.result = (device == null ? f.thenApply(this::toRow) : f.handle((g, err) -> g != null ? toRow(g)
                     : stepFailed(err, r.inputTokens))).whenComplete((res, err) -> r.doneNanos = System.nanoTime());
             r.backendFuture = f;
         }
@@ -128,7 +129,7 @@ public final class EngineActor implements BackgroundWork, AutoCloseable {
             throw err instanceof CompletionException c ? c : new CompletionException(e);
         }
         return new RowResult(null, inputTokens, 0, "error", null, null, null, null,
-                CudaLanes.stepError(e, gpuAddress));
+                CudaLanes.stepError(e, device));
     }
 
     private RowResult toRow(GenerationResult g) {

@@ -21,14 +21,14 @@ final class FatalDeviceErrorExit {
     }
 
     /** Logs the error and, outside local mode, exits the executor JVM from another thread. */
-    static void handle(String executorId, String gpuAddress, Throwable cause) {
+    static void handle(String executorId, String device, Throwable cause) {
         if ("driver".equals(executorId)) {
-            LOG.error("fatal CUDA error on GPU {} in local mode: the LLM engine on it is dropped and its tasks fail;"
-                    + " the driver is not exited", gpuAddress, cause);
+            LOG.error("fatal CUDA error on {} in local mode: the LLM engine on it is dropped and its tasks fail;"
+                    + " the driver is not exited", device, cause);
             return;
         }
-        LOG.error("fatal CUDA error on GPU {} of executor {}: the device is unusable for this process; exiting the"
-                + " executor with code {} so that Spark reschedules its tasks", gpuAddress, executorId, EXIT_CODE, cause);
+        LOG.error("fatal CUDA error on {} of executor {}: the device is unusable for this process; exiting the"
+                + " executor with code {} so that Spark reschedules its tasks", device, executorId, EXIT_CODE, cause);
         Thread exit = new Thread(() -> System.exit(EXIT_CODE), "stoker-fatal-device-exit");
         exit.setDaemon(true);
         Thread halt = new Thread(() -> {

@@ -70,12 +70,12 @@ public final class LlmProcessor implements RowProcessor {
             int tp = spec.tensorParallel();
             boolean cuda = useCuda(host, spec);
             boolean cpuAsked = spec.device().equals("cpu");
-            int n = spec.engines() > 0 ? spec.engines() : cuda ? Math.max(1, gpus) : cpuAsked ? 1
+            int n = spec.engines() > 0 ? spec.engines() : cuda ? Math.max(1, gpus / tp) : cpuAsked ? 1
                     : Math.max(1, gpus / tp);
-            if (cuda && gpus > 0 && n > gpus) {
+            if (cuda && gpus > 0 && n * tp > gpus) {
                 throw new LlmConfigException("LLM option 'engines' = " + n + ", but executor " + host.executorId()
-                        + " has " + gpus + " GPU(s) " + host.gpuAddresses() + " and each CUDA engine needs a GPU of its"
-                        + " own; use engines=auto (one per GPU) or at most " + gpus);
+                        + " has " + gpus + " GPU(s) " + host.gpuAddresses() + " and each CUDA engine needs "
+                        + tp + " of its own (tensor_parallel); use engines=auto or at most " + gpus / tp);
             }
             // device=cpu leaves the executor's GPUs to others; auto on a GPU executor without CUDA keeps one CPU
             // engine per GPU group
@@ -91,7 +91,8 @@ public final class LlmProcessor implements RowProcessor {
             long id = IDS.incrementAndGet();
             for (int i = 0; i < n; i++) {
                 String name = "llm" + id + "-" + i;
-                lanes.add(cuda ? cudaLane(host, rt, model, cfg, pinGpus ? null : String.valueOf(i), name)
+                lanes.add(cuda && tp > 1 ? cudaTensorParallelLane(host, rt, model, cfg, tp, name)
+                        : cuda ? cudaLane(host, rt, model, cfg, pinGpus ? null : String.valueOf(i), name)
                         : lane(host, rt, model, cfg, tp, pinGpus, name));
             }
         } catch (RuntimeException | Error e) {
@@ -99,7 +100,7 @@ public final class LlmProcessor implements RowProcessor {
             throw e;
         }
         LOG.info("LLM processor for {} on executor {}: {} engine(s) on {}, model loaded in {} ms", spec.model(),
-                host.executorId(), lanes.size(), lanes.get(0).gpu() == null ? "the CPU" : "GPU(s) " + gpus(lanes),
+                host.executorId(), lanes.size(), lanes.get(0).gpu() == null ? "the CPU" : gpus(lanes),
                 (System.nanoTime() - t0) / 1_000_000);
         LlmProcessor p = new LlmProcessor(key, model, lanes);
         host.metrics().llmEngineStats(() -> engineStats(host));
@@ -140,10 +141,11 @@ public final class LlmProcessor implements RowProcessor {
                     + " cannot use CUDA: " + why + "; install the NVIDIA driver (or set stoker.cuda.libraryPath), use"
                     + " -Dstoker.cuda=sim for the simulator, or set device=cpu");
         }
-        if (spec.tensorParallel() > 1) {
-            throw new LlmConfigException("LLM option 'tensor_parallel' = " + spec.tensorParallel() + " is not supported"
-                    + " on CUDA engines yet (executor " + host.executorId() + " runs them on GPUs "
-                    + host.gpuAddresses() + "); use tensor_parallel=1 (one engine per GPU) or device=cpu");
+        if (spec.tensorParallel() > 1 && host.gpuAddresses().size() < spec.tensorParallel()) {
+            throw new LlmConfigException("LLM option 'tensor_parallel' = " + spec.tensorParallel() + " on CUDA needs"
+                    + " that many GPUs per executor, but Spark gave executor " + host.executorId() + " "
+                    + host.gpuAddresses().size() + " " + host.gpuAddresses() + "; set spark.executor.resource.gpu.amount"
+                    + " to a multiple of it, or lower tensor_parallel");
         }
         return true;
     }
@@ -164,9 +166,24 @@ public final class LlmProcessor implements RowProcessor {
                                  String address, String name) {
         ActorHandle<EngineActor> engine = rt.createActor(ActorSpec.<EngineActor>of(name + "-engine", ctx -> {
             String gpu = address != null ? address : ctx.gpuIds().get(0);
-            return new EngineActor(CudaLanes.newEngine(model, cfg, gpu), gpu,
-                    (g, cause) -> FatalDeviceErrorExit.handle(host.executorId(), g, cause));
+            return new EngineActor(CudaLanes.newEngine(model, cfg, gpu), "GPU " + gpu,
+                    (where, cause) -> FatalDeviceErrorExit.handle(host.executorId(), where, cause));
         }).withGpus(address != null ? 0 : 1));
+        return finishLane(host, rt, model, cfg, engine, name);
+    }
+
+    /**
+     * A lane whose engine spans {@code tp} GPUs: the engine actor runs the scheduler and steps a tensor-parallel
+     * executor whose ranks are GPU actors, one per GPU address of the runtime, joined by NCCL.
+     */
+    private static Lane cudaTensorParallelLane(ExecutorRuntime host, StokerRuntime rt, LoadedModel model,
+                                               EngineConfig cfg, int tp, String name) {
+        ActorHandle<EngineActor> engine = rt.createActor(ActorSpec.<EngineActor>of(name + "-engine", ctx -> {
+            EngineConfig c = cfg.withBackend("cuda");
+            LlmEngine e = new LlmEngine(model, ParallelExecutor.tensorParallel(rt, model, c, tp), c);
+            return new EngineActor(e, "the " + tp + " GPUs of tensor-parallel engine " + name,
+                    (where, cause) -> FatalDeviceErrorExit.handle(host.executorId(), where, cause));
+        }));
         return finishLane(host, rt, model, cfg, engine, name);
     }
 
@@ -186,7 +203,7 @@ public final class LlmProcessor implements RowProcessor {
         String gpu;
         try {
             llm = engine.call(EngineActor::engine).join();
-            gpu = engine.call(EngineActor::gpuAddress).join();
+            gpu = engine.call(EngineActor::device).join();
         } catch (RuntimeException e) {
             engine.close();
             throw e;

@@ -130,10 +130,6 @@ public record LlmSpec(Map<String, String> options, String model, String systemPr
         int engines = r.autoOrInt(LlmOption.ENGINES, 1, 1024);
         int tp = (int) r.longIn(LlmOption.TENSOR_PARALLEL, 1, 64);
         String device = r.oneOf(LlmOption.DEVICE, "auto", "cpu", "cuda");
-        if (device.equals("cuda") && tp > 1) {
-            problems.add("LLM option 'tensor_parallel' = " + tp + " is not supported with device=cuda yet; use"
-                    + " tensor_parallel=1 (one engine per GPU) or device=cpu");
-        }
         int threads = r.autoOrInt(LlmOption.THREADS, 1, 4096);
         long kvMb = r.longIn(LlmOption.KV_CACHE_MB, 1, 1L << 30);
         int maxBatchTokens = (int) r.longIn(LlmOption.MAX_BATCH_TOKENS, 1, 1 << 24);

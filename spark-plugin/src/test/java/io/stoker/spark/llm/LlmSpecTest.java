@@ -50,8 +50,7 @@ class LlmSpecTest {
         assertThat(Llm.model("demo").device("cpu").spec().device()).isEqualTo("cpu");
         assertThatThrownBy(() -> Llm.model("demo").device("gpu").spec()).isInstanceOf(LlmConfigException.class)
                 .hasMessageContaining("LLM option 'device' = 'gpu' must be one of auto, cpu, cuda");
-        assertThatThrownBy(() -> Llm.model("demo").device("cuda").tensorParallel(2).spec())
-                .hasMessageContaining("'tensor_parallel' = 2 is not supported with device=cuda");
+        assertThat(Llm.model("demo").device("cuda").tensorParallel(2).spec().tensorParallel()).isEqualTo(2);
         assertThat(Llm.model("demo").device("cpu").tensorParallel(2).spec().tensorParallel()).isEqualTo(2);
         assertThatThrownBy(() -> LlmSpec.parse(Map.of("model", "m", "base_url", "http://127.0.0.1:1/v1",
                 "device", "cuda"))).hasMessageContaining("'device' applies to the local engine only");
