@@ -336,6 +336,67 @@ EXPORT CUresult cuGetErrorString(CUresult code, const char **out) {
 
 EXPORT const char *cudasimLastError() { return last_message().c_str(); }
 
+/*
+ * Fault injection for tests: one armed rule at a time, "KERNEL:N:CODE" (or "" to disarm). The N-th launch (1-based,
+ * counted in this process over every context) of the kernel named KERNEL fails with CODE. A code the driver treats as
+ * sticky (214 ECC, 700..719, 999) fails the launch as a device would: asynchronously, when its stream runs it, making
+ * the context's sticky error. Any other code (e.g. 2, CUDA_ERROR_OUT_OF_MEMORY) is returned by cuLaunchKernel itself
+ * and leaves the context usable. The rule fires once.
+ */
+struct InjectedLaunchError {
+    std::string kernel;
+    long long nth = 0;
+    int code = 0;
+    long long seen = 0;
+    bool fired = false;
+};
+
+static std::mutex g_inject_mu;
+static InjectedLaunchError g_inject;
+/* "inject_launch_error_marker=PATH": the rule fires only in the one process that creates PATH (O_EXCL), so a test can
+ * give the same options to every executor of a cluster and still fail exactly one of them (and not its replacement) */
+static std::string g_inject_marker;
+
+static bool is_sticky_code(int code) { return code == 214 || (code >= 700 && code <= 719) || code == 999; }
+
+static CUresult set_injected_launch_error(const char *value) {
+    std::string v(value);
+    std::lock_guard<std::mutex> lk(g_inject_mu);
+    if (v.empty()) {
+        g_inject = InjectedLaunchError{};
+        return CUDA_SUCCESS;
+    }
+    size_t a = v.find(':'), b = a == std::string::npos ? a : v.find(':', a + 1);
+    auto number = [](const std::string &t) -> long long {
+        if (t.empty() || t.size() > 12 || t.find_first_not_of("0123456789") != std::string::npos) return -1;
+        return std::stoll(t);
+    };
+    long long nth = b == std::string::npos ? -1 : number(v.substr(a + 1, b - a - 1));
+    long long code = b == std::string::npos ? -1 : number(v.substr(b + 1));
+    if (a == 0 || b == std::string::npos || nth < 1 || code <= 0 || find_error((int) code) == nullptr) {
+        return fail(CUDA_ERROR_INVALID_VALUE, "option inject_launch_error=" + v + " must look like KERNEL:N:CODE (the"
+                    " N-th launch of KERNEL, N >= 1, fails with the CUresult CODE, e.g. sample_rows:3:700)");
+    }
+    g_inject = InjectedLaunchError{ v.substr(0, a), nth, (int) code, 0, false };
+    return CUDA_SUCCESS;
+}
+
+/* @return the injected error for this launch of `kernel`, or CUDA_SUCCESS */
+static CUresult injected_launch_error(const char *kernel) {
+    std::lock_guard<std::mutex> lk(g_inject_mu);
+    if (g_inject.code == 0 || g_inject.fired || g_inject.kernel != kernel) return CUDA_SUCCESS;
+    if (++g_inject.seen < g_inject.nth) return CUDA_SUCCESS;
+    g_inject.fired = true;
+    if (!g_inject_marker.empty()) {
+        int fd = open(g_inject_marker.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0600);
+        if (fd < 0) return CUDA_SUCCESS; /* another process fired it already */
+        close(fd);
+    }
+    fprintf(stderr, "cudasim: injecting error %d into launch %lld of '%s' (inject_launch_error)\n", g_inject.code,
+            g_inject.nth, kernel);
+    return (CUresult) g_inject.code;
+}
+
 EXPORT CUresult cudasimSetOption(const char *key, const char *value) {
     if (key == nullptr || value == nullptr) return fail(CUDA_ERROR_INVALID_VALUE, "option key and value must be set");
     std::string k(key);
@@ -355,6 +416,15 @@ EXPORT CUresult cudasimSetOption(const char *key, const char *value) {
         c.cc_minor = minor;
         return CUDA_SUCCESS;
     }
+    if (k == "inject_launch_error_marker") {
+        std::lock_guard<std::mutex> lk2(g_inject_mu);
+        g_inject_marker = value;
+        return CUDA_SUCCESS;
+    }
+    if (k == "inject_launch_error") {
+        /* fault injection (tests only): "KERNEL:N:CODE" makes the N-th launch of KERNEL in this process fail with CODE */
+        return set_injected_launch_error(value);
+    }
     if (!numeric || v < 0) return fail(CUDA_ERROR_INVALID_VALUE, "option " + k + "=" + value + " must be a number >= 0");
     if (k == "barrier_timeout_ms") {
         c.barrier_timeout_ms = (int) std::max(1LL, v);
@@ -371,7 +441,8 @@ EXPORT CUresult cudasimSetOption(const char *key, const char *value) {
         c.sms = (int) v;
     } else {
         return fail(CUDA_ERROR_INVALID_VALUE, "unknown or out-of-range simulator option " + k + "=" + value
-                    + " (known: devices 1..16, memory_bytes, sms, compute_capability, barrier_timeout_ms)");
+                    + " (known: devices 1..16, memory_bytes, sms, compute_capability, barrier_timeout_ms,"
+                    " inject_launch_error, inject_launch_error_marker)");
     }
     return CUDA_SUCCESS;
 }
@@ -1157,6 +1228,16 @@ EXPORT CUresult cuLaunchKernel(void *h, unsigned gx, unsigned gy, unsigned gz, u
     for (int p = 0; p < k->nparams; p++) std::memcpy(blob->data() + f->offsets[p], params[p], k->param_sizes[p]);
     Function *fn = f;
     cudasim_dim grid{ gx, gy, gz }, block{ bx, by, bz };
+    CUresult injected = injected_launch_error(k->name);
+    if (injected != CUDA_SUCCESS && !is_sticky_code(injected)) {
+        return fail(injected, std::string("injected error on launching '") + k->name + "' (inject_launch_error)");
+    }
+    if (injected != CUDA_SUCCESS) {
+        return enqueue(c, s, [fn, injected]() {
+            fprintf(stderr, "cudasim: kernel '%s' failed: injected error %d\n", fn->kernel->name, (int) injected);
+            return fail(injected, std::string("kernel '") + fn->kernel->name + "': injected error (inject_launch_error)");
+        });
+    }
     return enqueue(c, s, [fn, blob, grid, block, shared]() {
         std::vector<void *> ptrs(fn->kernel->nparams + 1);
         for (int p = 0; p < fn->kernel->nparams; p++) ptrs[p] = blob->data() + fn->offsets[p];

@@ -21,7 +21,8 @@ import java.util.function.Consumer;
  * A live actor: a state object created once by its factory and owned by one dedicated thread for its whole life.
  *
  * <p>The thread runs an agent loop: drain the mailbox (eager calls, install/uninstall of compiled-graph programs),
- * advance every installed graph program, then idle with the configured {@link IdleKind}. Eager calls
+ * advance every installed graph program, do the state's own {@link BackgroundWork} if it has any, then idle with the
+ * configured {@link IdleKind}. Eager calls
  * ({@link #call}) return a future completed on the actor's thread; prefer the {@code *Async} stages of
  * {@link CompletableFuture} for heavy continuations.
  *
@@ -64,6 +65,7 @@ public final class ActorHandle<A> implements AutoCloseable {
     private volatile ActorProgram[] programs = new ActorProgram[0]; // written by the actor thread, read by killers
     private volatile Mail running; // the eager call running now, failed at once by kill
     private A instance;
+    private BackgroundWork background; // the instance when it has work of its own; actor thread only
 
     private ActorHandle(long id, ActorSpec<A> spec, ActorContext context, WaitPolicy wait,
                         Consumer<ActorHandle<?>> onTerminated) {
@@ -361,6 +363,7 @@ public final class ActorHandle<A> implements AutoCloseable {
                 state = ActorState.RUNNING;
             }
         }
+        background = instance instanceof BackgroundWork b ? b : null;
         ready.complete(null);
         LOG.debug("actor '{}' started (gpus={})", name(), context.gpuIds());
         Throwable cause = null;
@@ -378,7 +381,10 @@ public final class ActorHandle<A> implements AutoCloseable {
                 for (ActorProgram p : ps) {
                     work += p.doWork(instance);
                 }
-                waiter.idle(work, ps.length > 0, hasWork);
+                if (background != null && killCause == null) {
+                    work += background.doBackgroundWork();
+                }
+                waiter.idle(work, ps.length > 0 || background != null, hasWork);
             }
         } catch (Throwable t) {
             cause = t;
@@ -389,6 +395,9 @@ public final class ActorHandle<A> implements AutoCloseable {
 
     private boolean hasWork() {
         if (!mailbox.isEmpty() || killCause != null || stopRequested) {
+            return true;
+        }
+        if (background != null && background.hasBackgroundWork()) {
             return true;
         }
         for (ActorProgram p : programs) {

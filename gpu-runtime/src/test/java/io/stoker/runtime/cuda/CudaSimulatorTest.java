@@ -133,6 +133,69 @@ class CudaSimulatorTest {
     }
 
     @Test
+    void shouldInjectAnOutOfMemoryIntoTheNthLaunchAndLeaveTheContextUsable() {
+        Cuda.load(CudaLibrary.DRIVER);
+        try (CudaDevice d = CudaDevice.open(0, CudaTestSupport.config()); DeviceBuffer flag = d.allocate(4, "flag")) {
+            flag.copyFrom(new int[] {0});
+            CudaFunction f = d.module(CudaTestSupport.checks()).function("trap_if");
+            CudaNative.simSetOption("inject_launch_error", "trap_if:2:2");
+            try {
+                f.launch(d.stream(), LaunchConfig.of(1, 32), new KernelArgs().ptr(flag));
+                assertThatThrownBy(() -> f.launch(d.stream(), LaunchConfig.of(1, 32), new KernelArgs().ptr(flag)))
+                        .isInstanceOf(CudaException.class).hasMessageContaining("CUDA_ERROR_OUT_OF_MEMORY")
+                        .hasMessageContaining("inject_launch_error")
+                        .satisfies(e -> assertThat(((CudaException) e).isFatal()).isFalse());
+                f.launch(d.stream(), LaunchConfig.of(1, 32), new KernelArgs().ptr(flag));
+                d.stream().synchronize();
+            } finally {
+                CudaNative.simSetOption("inject_launch_error", "");
+            }
+        }
+    }
+
+    @Test
+    void shouldNotInjectWhenAnotherProcessCreatedTheMarkerFirst() throws Exception {
+        Cuda.load(CudaLibrary.DRIVER);
+        java.nio.file.Path marker = java.nio.file.Files.createTempFile("inject", ".marker"); // "another process"
+        try (CudaDevice d = CudaDevice.open(0, CudaTestSupport.config()); DeviceBuffer flag = d.allocate(4, "flag")) {
+            flag.copyFrom(new int[] {0});
+            CudaFunction f = d.module(CudaTestSupport.checks()).function("trap_if");
+            CudaNative.simSetOption("inject_launch_error_marker", marker.toString());
+            CudaNative.simSetOption("inject_launch_error", "trap_if:1:2");
+            try {
+                f.launch(d.stream(), LaunchConfig.of(1, 32), new KernelArgs().ptr(flag));
+                d.stream().synchronize();
+            } finally {
+                CudaNative.simSetOption("inject_launch_error", "");
+                CudaNative.simSetOption("inject_launch_error_marker", "");
+                java.nio.file.Files.deleteIfExists(marker);
+            }
+        }
+    }
+
+    @Test
+    void shouldInjectAStickyIllegalAddressThatSurfacesAtTheNextSynchronisation() {
+        Cuda.load(CudaLibrary.DRIVER);
+        CudaDevice d = CudaDevice.open(1, CudaTestSupport.config());
+        DeviceBuffer flag = d.allocate(4, "flag");
+        flag.copyFrom(new int[] {0});
+        CudaFunction f = d.module(CudaTestSupport.checks()).function("trap_if");
+        CudaNative.simSetOption("inject_launch_error", "trap_if:1:700");
+        try {
+            f.launch(d.stream(), LaunchConfig.of(1, 32), new KernelArgs().ptr(flag));
+            assertThatThrownBy(() -> d.stream().synchronize()).isInstanceOf(CudaException.class)
+                    .hasMessageContaining("CUDA_ERROR_ILLEGAL_ADDRESS")
+                    .satisfies(e -> assertThat(((CudaException) e).isFatal()).isTrue());
+        } finally {
+            CudaNative.simSetOption("inject_launch_error", "");
+        }
+        flag.close();
+        assertThatThrownBy(d::close).isInstanceOf(CudaException.class);
+        assertThatThrownBy(() -> CudaNative.simSetOption("inject_launch_error", "trap_if:0:700"))
+                .hasMessageContaining("KERNEL:N:CODE");
+    }
+
+    @Test
     void shouldMakeADeviceTrapStickyAndFatal() {
         // device 1: its context is released (and so reset) when the device closes
         CudaDevice d = CudaDevice.open(1, CudaTestSupport.config());

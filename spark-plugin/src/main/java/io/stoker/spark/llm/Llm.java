@@ -233,6 +233,11 @@ public final class Llm implements Serializable {
         return option(LlmOption.ENGINES.key(), n);
     }
 
+    /** Where local engines run: {@code auto} (default), {@code cpu} or {@code cuda} (see {@link LlmOption#DEVICE}). */
+    public Llm device(String device) {
+        return option(LlmOption.DEVICE.key(), device);
+    }
+
     public Llm tensorParallel(int n) {
         return option(LlmOption.TENSOR_PARALLEL.key(), n);
     }

@@ -40,6 +40,9 @@ public enum LlmOption {
     // Engine
     ENGINES("engines", "auto", "Engines per executor: auto = one per GPU group (tensor_parallel GPUs), or one CPU"
             + " engine when the executor has no GPUs; or a number."),
+    DEVICE("device", "auto", "Where local engines run: auto = CUDA when the executor has Spark GPU addresses and a"
+            + " CUDA driver (or the simulator), else the CPU; cpu; or cuda (one engine per GPU Spark assigned; an"
+            + " executor without GPU resources uses device 0)."),
     TENSOR_PARALLEL("tensor_parallel", "1", "GPUs (or CPU shards) per engine."),
     THREADS("threads", "auto", "CPU kernel threads per engine; auto = the executor's cores divided by its engines."),
     KV_CACHE_MB("kv_cache_mb", "256", "KV-cache budget per engine, in MiB."),

@@ -32,6 +32,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * tokenizes the next batches. Lanes: one per GPU group (tensor_parallel GPUs) on a GPU executor, one CPU engine
  * otherwise, or the call's {@code engines} option; tasks spread their batches over lanes round-robin.
  *
+ * <p>Device ({@code device} option): on CUDA each lane's engine actor is pinned to one Spark GPU address, builds its
+ * engine there (the CUDA context belongs to that actor's thread) and runs the engine's steps itself; see
+ * {@link EngineActor}. A CPU engine steps on its own thread. CPU-only executors never load a GPU class.
+ *
  * <p>Thread-safety: {@link #submit} from any thread.
  */
 public final class LlmProcessor implements RowProcessor {
@@ -46,7 +50,7 @@ public final class LlmProcessor implements RowProcessor {
 
     /** One engine with its preparer and assembler actors and the two compiled graphs through them. */
     private record Lane(ActorHandle<RequestPreparer> preparer, ActorHandle<EngineActor> engine,
-                        ActorHandle<ResultAssembler> assembler, LaneGraphs graphs, LlmEngine llm) {
+                        ActorHandle<ResultAssembler> assembler, LaneGraphs graphs, LlmEngine llm, String gpu) {
     }
 
     private LlmProcessor(String key, LoadedModel model, List<Lane> lanes) {
@@ -64,8 +68,18 @@ public final class LlmProcessor implements RowProcessor {
             checkDtype(spec, model);
             int gpus = host.gpuAddresses().size();
             int tp = spec.tensorParallel();
-            int n = spec.engines() > 0 ? spec.engines() : Math.max(1, gpus / tp);
-            boolean pinGpus = spec.engines() == 0 && gpus >= tp;
+            boolean cuda = useCuda(host, spec);
+            boolean cpuAsked = spec.device().equals("cpu");
+            int n = spec.engines() > 0 ? spec.engines() : cuda ? Math.max(1, gpus / tp) : cpuAsked ? 1
+                    : Math.max(1, gpus / tp);
+            if (cuda && gpus > 0 && n * tp > gpus) {
+                throw new LlmConfigException("LLM option 'engines' = " + n + ", but executor " + host.executorId()
+                        + " has " + gpus + " GPU(s) " + host.gpuAddresses() + " and each CUDA engine needs "
+                        + tp + " of its own (tensor_parallel); use engines=auto or at most " + gpus / tp);
+            }
+            // device=cpu leaves the executor's GPUs to others; auto on a GPU executor without CUDA keeps one CPU
+            // engine per GPU group
+            boolean pinGpus = cuda ? gpus > 0 : !cpuAsked && spec.engines() == 0 && gpus >= tp;
             int threads = spec.threads() > 0 ? spec.threads()
                     : Math.max(1, (int) Math.round(host.conf().effectiveRuntimeCpus()) / n);
             EngineConfig cfg = EngineConfig.defaults().withKvCacheBytes(spec.kvCacheBytes())
@@ -76,14 +90,18 @@ public final class LlmProcessor implements RowProcessor {
             StokerRuntime rt = host.runtime();
             long id = IDS.incrementAndGet();
             for (int i = 0; i < n; i++) {
-                lanes.add(lane(host, rt, model, cfg, tp, pinGpus, "llm" + id + "-" + i));
+                String name = "llm" + id + "-" + i;
+                lanes.add(cuda && tp > 1 ? cudaTensorParallelLane(host, rt, model, cfg, tp, name)
+                        : cuda ? cudaLane(host, rt, model, cfg, pinGpus ? null : String.valueOf(i), name)
+                        : lane(host, rt, model, cfg, tp, pinGpus, name));
             }
         } catch (RuntimeException | Error e) {
             new LlmProcessor(key, model, lanes).close();
             throw e;
         }
-        LOG.info("LLM processor for {} on executor {}: {} engine(s), model loaded in {} ms", spec.model(),
-                host.executorId(), lanes.size(), (System.nanoTime() - t0) / 1_000_000);
+        LOG.info("LLM processor for {} on executor {}: {} engine(s) on {}, model loaded in {} ms", spec.model(),
+                host.executorId(), lanes.size(), lanes.get(0).gpu() == null ? "the CPU" : gpus(lanes),
+                (System.nanoTime() - t0) / 1_000_000);
         LlmProcessor p = new LlmProcessor(key, model, lanes);
         host.metrics().llmEngineStats(() -> engineStats(host));
         return p;
@@ -101,6 +119,74 @@ public final class LlmProcessor implements RowProcessor {
         return out;
     }
 
+    /**
+     * Whether this processor's engines run on CUDA: {@code device=cuda}, or {@code auto} on an executor that Spark gave
+     * GPUs and that has a CUDA driver (or the simulator). Only then is a GPU class loaded.
+     *
+     * @throws LlmConfigException when CUDA was asked for and cannot be used, naming the option and what to do
+     */
+    private static boolean useCuda(ExecutorRuntime host, LlmSpec spec) {
+        String device = spec.device();
+        if (device.equals("cpu") || (device.equals("auto") && host.gpuAddresses().isEmpty())) {
+            return false;
+        }
+        String why = CudaLanes.unavailableReason();
+        if (why != null) {
+            if (device.equals("auto")) {
+                LOG.warn("executor {} has GPUs {} but no usable CUDA driver ({}); LLM engines run on the CPU",
+                        host.executorId(), host.gpuAddresses(), why);
+                return false;
+            }
+            throw new LlmConfigException("LLM option 'device' = 'cuda', but executor " + host.executorId()
+                    + " cannot use CUDA: " + why + "; install the NVIDIA driver (or set stoker.cuda.libraryPath), use"
+                    + " -Dstoker.cuda=sim for the simulator, or set device=cpu");
+        }
+        if (spec.tensorParallel() > 1 && host.gpuAddresses().size() < spec.tensorParallel()) {
+            throw new LlmConfigException("LLM option 'tensor_parallel' = " + spec.tensorParallel() + " on CUDA needs"
+                    + " that many GPUs per executor, but Spark gave executor " + host.executorId() + " "
+                    + host.gpuAddresses().size() + " " + host.gpuAddresses() + "; set spark.executor.resource.gpu.amount"
+                    + " to a multiple of it, or lower tensor_parallel");
+        }
+        return true;
+    }
+
+    private static String gpus(List<Lane> lanes) {
+        List<String> out = new ArrayList<>();
+        for (Lane l : lanes) {
+            out.add(l.gpu());
+        }
+        return out.toString();
+    }
+
+    /**
+     * A lane whose engine runs on one GPU: the engine actor is pinned to a GPU address Spark assigned (or, on an
+     * executor without Spark GPU resources, uses {@code address}), builds the engine on its thread and runs its steps.
+     */
+    private static Lane cudaLane(ExecutorRuntime host, StokerRuntime rt, LoadedModel model, EngineConfig cfg,
+                                 String address, String name) {
+        ActorHandle<EngineActor> engine = rt.createActor(ActorSpec.<EngineActor>of(name + "-engine", ctx -> {
+            String gpu = address != null ? address : ctx.gpuIds().get(0);
+            return new EngineActor(CudaLanes.newEngine(model, cfg, gpu), "GPU " + gpu,
+                    (where, cause) -> FatalDeviceErrorExit.handle(host.executorId(), where, cause));
+        }).withGpus(address != null ? 0 : 1));
+        return finishLane(host, rt, model, cfg, engine, name);
+    }
+
+    /**
+     * A lane whose engine spans {@code tp} GPUs: the engine actor runs the scheduler and steps a tensor-parallel
+     * executor whose ranks are GPU actors, one per GPU address of the runtime, joined by NCCL.
+     */
+    private static Lane cudaTensorParallelLane(ExecutorRuntime host, StokerRuntime rt, LoadedModel model,
+                                               EngineConfig cfg, int tp, String name) {
+        ActorHandle<EngineActor> engine = rt.createActor(ActorSpec.<EngineActor>of(name + "-engine", ctx -> {
+            EngineConfig c = cfg.withBackend("cuda");
+            LlmEngine e = new LlmEngine(model, ParallelExecutor.tensorParallel(rt, model, c, tp), c);
+            return new EngineActor(e, "the " + tp + " GPUs of tensor-parallel engine " + name,
+                    (where, cause) -> FatalDeviceErrorExit.handle(host.executorId(), where, cause));
+        }));
+        return finishLane(host, rt, model, cfg, engine, name);
+    }
+
     private static Lane lane(ExecutorRuntime host, StokerRuntime rt, LoadedModel model, EngineConfig cfg, int tp,
                              boolean pinGpus, String name) {
         ActorHandle<EngineActor> engine = rt.createActor(ActorSpec.<EngineActor>of(name + "-engine", ctx -> {
@@ -108,14 +194,27 @@ public final class LlmProcessor implements RowProcessor {
                     : new io.stoker.llm.batch.LocalExecutor(model, cfg);
             return new EngineActor(new LlmEngine(model, ex, cfg).start());
         }).withGpus(pinGpus ? tp : 0));
-        LlmEngine llm = engine.call(EngineActor::engine).join();
+        return finishLane(host, rt, model, cfg, engine, name);
+    }
+
+    private static Lane finishLane(ExecutorRuntime host, StokerRuntime rt, LoadedModel model, EngineConfig cfg,
+                                   ActorHandle<EngineActor> engine, String name) {
+        LlmEngine llm;
+        String gpu;
+        try {
+            llm = engine.call(EngineActor::engine).join();
+            gpu = engine.call(EngineActor::device).join();
+        } catch (RuntimeException e) {
+            engine.close();
+            throw e;
+        }
         int capacity = llm.stats().totalBlocks() * cfg.blockSize();
         ActorHandle<RequestPreparer> preparer = rt.createActor(ActorSpec.of(name + "-prepare",
                 ctx -> new RequestPreparer(model, llm.maxModelLen(), capacity)));
         ActorHandle<ResultAssembler> assembler = rt.createActor(ActorSpec.of(name + "-assemble",
                 ctx -> new ResultAssembler(host.allocator().newChildAllocator(name + "-output", 0, Long.MAX_VALUE))));
         return new Lane(preparer, engine, assembler, LaneGraphs.compile(rt, name, preparer, RequestPreparer::prepare,
-                engine, EngineActor::enqueue, assembler), llm);
+                engine, EngineActor::enqueue, assembler), llm, gpu);
     }
 
     /** Turns the model option into a local path: remote URIs go through the executor's artifact cache (once). */

@@ -27,7 +27,7 @@ public record LlmSpec(Map<String, String> options, String model, String systemPr
                       int tensorParallel, int threads, long kvCacheBytes, int maxBatchTokens, int maxNumSeqs,
                       int maxModelLen, String dtype, int batchRows, int maxInFlightPerTask, long timeoutMillis,
                       Http http, boolean returnHttpStatus, boolean returnRawResponse, boolean kvCacheF16,
-                      boolean prefixCaching, boolean orderByPrefix)
+                      boolean prefixCaching, boolean orderByPrefix, String device)
         implements Serializable {
     private static final long serialVersionUID = 1L;
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -129,6 +129,7 @@ public record LlmSpec(Map<String, String> options, String model, String systemPr
         Map<String, String> names = r.outputNames();
         int engines = r.autoOrInt(LlmOption.ENGINES, 1, 1024);
         int tp = (int) r.longIn(LlmOption.TENSOR_PARALLEL, 1, 64);
+        String device = r.oneOf(LlmOption.DEVICE, "auto", "cpu", "cuda");
         int threads = r.autoOrInt(LlmOption.THREADS, 1, 4096);
         long kvMb = r.longIn(LlmOption.KV_CACHE_MB, 1, 1L << 30);
         int maxBatchTokens = (int) r.longIn(LlmOption.MAX_BATCH_TOKENS, 1, 1 << 24);
@@ -158,6 +159,9 @@ public record LlmSpec(Map<String, String> options, String model, String systemPr
                 }
             }
         } else {
+            if (opts.containsKey(LlmOption.DEVICE.key())) {
+                problems.add("LLM option 'device' applies to the local engine only; remove it or base_url/server");
+            }
             if (returnTokenIds) {
                 problems.add("LLM option 'return_token_ids' needs the local engine: OpenAI-compatible servers do not"
                         + " return token ids; remove it or base_url");
@@ -175,7 +179,7 @@ public record LlmSpec(Map<String, String> options, String model, String systemPr
                 r.string(LlmOption.CHAT_TEMPLATE_OVERRIDE).isEmpty() ? null : r.string(LlmOption.CHAT_TEMPLATE_OVERRIDE),
                 defaults, returnTokenIds, returnLogprobs || defaults.logprobs() > 0, names, failOnError, engines, tp,
                 threads, kvMb << 20, maxBatchTokens, maxNumSeqs, maxModelLen, dtype, batchRows, inFlight, timeout,
-                http, returnHttpStatus, returnRawResponse, kvF16, prefixCaching, orderByPrefix);
+                http, returnHttpStatus, returnRawResponse, kvF16, prefixCaching, orderByPrefix, device);
     }
 
     /** @return true when rows go to an OpenAI-compatible server rather than a local engine */
@@ -209,7 +213,7 @@ public record LlmSpec(Map<String, String> options, String model, String systemPr
                     + http.maxRetries() + "|" + http.initialBackoffMillis() + "|" + http.requestTimeoutMillis();
         }
         StringBuilder b = new StringBuilder(model);
-        for (LlmOption o : new LlmOption[]{LlmOption.ENGINES, LlmOption.TENSOR_PARALLEL, LlmOption.THREADS,
+        for (LlmOption o : new LlmOption[]{LlmOption.DEVICE, LlmOption.ENGINES, LlmOption.TENSOR_PARALLEL, LlmOption.THREADS,
                 LlmOption.KV_CACHE_MB, LlmOption.MAX_BATCH_TOKENS, LlmOption.MAX_NUM_SEQS, LlmOption.MAX_MODEL_LEN,
                 LlmOption.DTYPE, LlmOption.KV_CACHE_DTYPE, LlmOption.PREFIX_CACHING}) {
             b.append('|').append(o.key()).append('=').append(options.getOrDefault(o.key(), o.defaultValue()));

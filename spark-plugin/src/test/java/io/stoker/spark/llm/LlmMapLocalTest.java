@@ -58,6 +58,27 @@ class LlmMapLocalTest {
     }
 
     @Test
+    void shouldLoadNoGpuClassForCpuEnginesAndExplainWhyDeviceCudaCannotRun() throws Exception {
+        Dataset<Row> in = spark.range(0, 6, 1, 2).selectExpr("id", "concat('question ', id) AS q");
+        assertThat(in.transform(Stoker.llm(tiny()).prompt(col("q"))).select("error").collectAsList())
+                .hasSize(6).allSatisfy(r -> assertThat(r.isNullAt(0)).isTrue());
+        java.lang.reflect.Method loaded = ClassLoader.class.getDeclaredMethod("findLoadedClass", String.class);
+        loaded.setAccessible(true);
+        ClassLoader cl = LlmProcessor.class.getClassLoader();
+        assertThat(loaded.invoke(cl, EngineActor.class.getName())).as("the check sees loaded classes").isNotNull();
+        for (String c : List.of("io.stoker.spark.llm.CudaLanes", "io.stoker.runtime.cuda.Cuda",
+                "io.stoker.runtime.cuda.CudaException", "io.stoker.llm.backend.cuda.CudaBackend")) {
+            assertThat(loaded.invoke(cl, c)).as(c + " loaded by a CPU-only llmMap (device=auto, no GPUs)").isNull();
+        }
+        if (io.stoker.runtime.cuda.Cuda.isAvailable()) {
+            return; // a machine with a GPU runs device=cuda
+        }
+        assertThatThrownBy(() -> in.transform(Stoker.llm(tiny().device("cuda")).prompt(col("q"))).collectAsList())
+                .hasMessageContaining("LLM option 'device' = 'cuda', but executor driver cannot use CUDA")
+                .hasMessageContaining("device=cpu");
+    }
+
+    @Test
     void shouldGenerateOneRowPerInputRowFromSqlAndShowTheOperatorInExplain() {
         spark.range(0, 20, 1, 3).selectExpr("id", "concat('question ', id) AS q").createOrReplaceTempView("t");
         Dataset<Row> out = spark.sql("SELECT id, llm_generate(q, 'model', '" + model + "', 'max_tokens', 5) AS r"

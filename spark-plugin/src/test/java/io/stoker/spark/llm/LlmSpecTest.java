@@ -44,6 +44,22 @@ class LlmSpecTest {
     }
 
     @Test
+    void shouldValidateTheDeviceOptionOnTheDriver() {
+        assertThat(Llm.model("demo").spec().device()).isEqualTo("auto");
+        assertThat(Llm.model("demo").device("CUDA").spec().device()).isEqualTo("cuda");
+        assertThat(Llm.model("demo").device("cpu").spec().device()).isEqualTo("cpu");
+        assertThatThrownBy(() -> Llm.model("demo").device("gpu").spec()).isInstanceOf(LlmConfigException.class)
+                .hasMessageContaining("LLM option 'device' = 'gpu' must be one of auto, cpu, cuda");
+        assertThat(Llm.model("demo").device("cuda").tensorParallel(2).spec().tensorParallel()).isEqualTo(2);
+        assertThat(Llm.model("demo").device("cpu").tensorParallel(2).spec().tensorParallel()).isEqualTo(2);
+        assertThatThrownBy(() -> LlmSpec.parse(Map.of("model", "m", "base_url", "http://127.0.0.1:1/v1",
+                "device", "cuda"))).hasMessageContaining("'device' applies to the local engine only");
+        assertThat(Llm.model("demo").device("cuda").spec().engineKey())
+                .as("CUDA and CPU engines are different engines")
+                .isNotEqualTo(Llm.model("demo").device("cpu").spec().engineKey());
+    }
+
+    @Test
     void shouldShareEnginesOnlyBetweenCallsWithTheSameModelAndEngineOptions() {
         LlmSpec a = Llm.model("demo").maxTokens(3).temperature(0.5).spec();
         LlmSpec b = Llm.model("demo").maxTokens(99).systemPrompt("Be brief.").spec();

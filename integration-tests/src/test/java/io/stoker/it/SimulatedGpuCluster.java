@@ -1,0 +1,133 @@
+package io.stoker.it;
+
+import io.stoker.llm.tensor.DType;
+import io.stoker.llm.testkit.RandomModelWriter;
+import io.stoker.spark.executor.ExecutorRuntime;
+import io.stoker.spark.executor.ExecutorRuntimes;
+import io.stoker.spark.llm.LlmProcessor;
+import io.stoker.spark.plugin.DriverState;
+import org.apache.spark.SparkEnv;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A local cluster whose executors have fake GPUs and run CUDA on the simulator (the test double for a GPU; build
+ * machines have none): each worker's discovery script claims two addresses (0,1 and 2,3), the simulator has four
+ * devices, and every executor JVM gets the simulator's system properties through spark.executor.extraJavaOptions,
+ * plus the given simulator options (fault injection).
+ */
+final class SimulatedGpuCluster {
+    /** Tiny enough for the simulator (every CUDA thread is a CPU thread), with a tokenizer and a chat template. */
+    static final RandomModelWriter.Spec MODEL = new RandomModelWriter.Spec("LlamaForCausalLM", 64, 128, 2, 4, 2, 384,
+            256, false, false, 11);
+
+    private SimulatedGpuCluster() {
+    }
+
+    /** Starts local-cluster[2,1,1024] with two fake GPUs per executor; {@code simOptions}: NAME=VALUE. */
+    static SparkSession start(String name, Map<String, String> extraConf, String... simOptions) throws IOException {
+        Path dir = Path.of("target", "fake-gpus-" + name).toAbsolutePath();
+        if (Files.exists(dir)) {
+            try (var s = Files.walk(dir)) {
+                s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+        Files.createDirectories(dir);
+        Path script = dir.resolve("discover-gpus.sh");
+        Files.writeString(script, String.join("\n",
+                "#!/bin/sh",
+                "# Each caller (one per worker) atomically claims the next pair of fake GPU addresses.",
+                "dir=\"$(dirname \"$0\")/claims\"",
+                "mkdir -p \"$dir\"",
+                "i=0",
+                "while ! mkdir \"$dir/$i\" 2>/dev/null; do i=$((i+1)); done",
+                "echo \"{\\\"name\\\":\\\"gpu\\\",\\\"addresses\\\":[\\\"$((i*2))\\\",\\\"$((i*2+1))\\\"]}\"",
+                ""));
+        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path sim = Path.of(System.getProperty("stoker.it.cudasimDir", "target/cudasim")).toAbsolutePath();
+        StringBuilder opts = new StringBuilder("-XX:TieredStopAtLevel=1 -Dstoker.cuda=sim")
+                .append(" -Dstoker.cuda.sim.library=").append(sim.resolve("libstoker-cudasim.so"))
+                .append(" -Dstoker.cuda.sim.kernels=").append(sim.resolve("libllm-kernels.so"))
+                .append(" -Dstoker.cuda.sim.option.devices=4");
+        for (String o : simOptions) {
+            opts.append(" -Dstoker.cuda.sim.option.").append(o);
+        }
+        Map<String, String> conf = new HashMap<>();
+        conf.put("spark.worker.resource.gpu.amount", "2");
+        conf.put("spark.worker.resource.gpu.discoveryScript", script.toString());
+        conf.put("spark.executor.resource.gpu.amount", "2");
+        conf.put("spark.task.resource.gpu.amount", "1");
+        conf.put("spark.executor.extraJavaOptions", opts.toString());
+        conf.putAll(extraConf);
+        SparkSession spark = Clusters.start(Clusters.LOCAL_CLUSTER, name, conf);
+        try {
+            LocalClusterTest.awaitExecutors(spark, 2);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+        return spark;
+    }
+
+    static synchronized String model() {
+        Path dir = Path.of("target", "llm-cuda-model").toAbsolutePath();
+        if (!Files.exists(dir.resolve("tokenizer_config.json"))) {
+            try {
+                RandomModelWriter.writeHf(MODEL, dir, DType.F32);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return dir.toString();
+    }
+
+    static Dataset<Row> questions(SparkSession spark, int n, int partitions) {
+        return spark.range(0, n, 1, partitions).selectExpr("id", "concat('question number ', id) AS q");
+    }
+
+    /** @return id → generated token ids, or id → the row's error (as a one-element list of the message) */
+    static Map<Long, Object> outputs(Dataset<Row> df) {
+        Map<Long, Object> m = new TreeMap<>();
+        for (Row r : df.select("id", "token_ids", "error").collectAsList()) {
+            Object v = r.isNullAt(2) ? r.getList(1) : r.getString(2);
+            assertThat(m.put(r.getLong(0), v)).as("row " + r.getLong(0) + " appears once").isNull();
+        }
+        return m;
+    }
+
+    /** @return per executor, the backends of the engines of its LLM processors (e.g. cuda:2), as its tasks see them */
+    static Map<String, List<String>> engineBackends(SparkSession spark) {
+        String session = DriverState.forContext(spark.sparkContext()).session();
+        Map<String, List<String>> out = new TreeMap<>();
+        for (String s : spark.range(0, 8, 1, 8).mapPartitions((MapPartitionsFunction<Long, String>) it -> {
+            ExecutorRuntime rt = ExecutorRuntimes.find(session, SparkEnv.get().executorId());
+            List<String> b = new ArrayList<>();
+            for (AutoCloseable svc : rt.services()) {
+                if (svc instanceof LlmProcessor p) {
+                    p.engines().forEach(e -> b.add(e.config().backend()));
+                }
+            }
+            return List.of(SparkEnv.get().executorId() + "=" + String.join(",", b)).iterator();
+        }, Encoders.STRING()).collectAsList()) {
+            String[] kv = s.split("=", 2);
+            out.put(kv[0], kv[1].isEmpty() ? List.of() : List.of(kv[1].split(",")));
+        }
+        return out;
+    }
+}
