@@ -1,14 +1,10 @@
 package io.stoker.it;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.stoker.examples.llm.LlmDemo;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
@@ -22,20 +18,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class LlmDemoTest {
     static JsonNode runDemo(String... args) throws Exception {
-        PrintStream original = System.out;
-        ByteArrayOutputStream captured = new ByteArrayOutputStream();
-        int rc;
-        try (PrintStream tee = new PrintStream(captured, true, StandardCharsets.UTF_8)) {
-            System.setOut(tee);
-            rc = LlmDemo.run(args);
-        } finally {
-            System.setOut(original);
-        }
-        String out = captured.toString(StandardCharsets.UTF_8).trim();
-        original.println(out);
-        assertThat(rc).as("demo exit code; output:\n" + out).isZero();
-        String[] lines = out.split("\n");
-        return new ObjectMapper().readTree(lines[lines.length - 1]);
+        return MainOutput.lastJsonLine(LlmDemo::run, args);
     }
 
     static void assertAnswered(JsonNode o, int rows) {

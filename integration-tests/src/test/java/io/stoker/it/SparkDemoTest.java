@@ -1,14 +1,10 @@
 package io.stoker.it;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.stoker.examples.spark.SparkDemo;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.Iterator;
 import java.util.Map;
 
@@ -17,20 +13,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** The demo job (what {@code bin/stoker demo --master ... --json} runs): its JSON comes from Stoker's own metrics. */
 class SparkDemoTest {
     static JsonNode runDemo(String... args) throws Exception {
-        PrintStream original = System.out;
-        ByteArrayOutputStream captured = new ByteArrayOutputStream();
-        int rc;
-        try (PrintStream tee = new PrintStream(captured, true, StandardCharsets.UTF_8)) {
-            System.setOut(tee);
-            rc = SparkDemo.run(args);
-        } finally {
-            System.setOut(original);
-        }
-        String out = captured.toString(StandardCharsets.UTF_8).trim();
-        original.println(out);
-        assertThat(rc).as("demo exit code; output:\n" + out).isZero();
-        String[] lines = out.split("\n");
-        return new ObjectMapper().readTree(lines[lines.length - 1]);
+        return MainOutput.lastJsonLine(SparkDemo::run, args);
     }
 
     @Test
