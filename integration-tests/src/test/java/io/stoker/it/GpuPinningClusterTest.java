@@ -17,9 +17,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -41,24 +39,7 @@ class GpuPinningClusterTest {
 
     @BeforeAll
     static void start() throws Exception {
-        Path dir = Path.of("target", "fake-gpus").toAbsolutePath();
-        if (Files.exists(dir)) {
-            try (var s = Files.walk(dir)) {
-                s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
-        }
-        Files.createDirectories(dir);
-        Path script = dir.resolve("discover-gpus.sh");
-        Files.writeString(script, String.join("\n",
-                "#!/bin/sh",
-                "# Each caller (one per worker) atomically claims the next pair of fake GPU addresses.",
-                "dir=\"$(dirname \"$0\")/claims\"",
-                "mkdir -p \"$dir\"",
-                "i=0",
-                "while ! mkdir \"$dir/$i\" 2>/dev/null; do i=$((i+1)); done",
-                "echo \"{\\\"name\\\":\\\"gpu\\\",\\\"addresses\\\":[\\\"$((i*2))\\\",\\\"$((i*2+1))\\\"]}\"",
-                ""));
-        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path script = FakeGpus.discoveryScript("fake-gpus");
         Map<String, String> conf = new HashMap<>();
         conf.put("spark.worker.resource.gpu.amount", "2");
         conf.put("spark.worker.resource.gpu.discoveryScript", script.toString());

@@ -17,7 +17,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -42,24 +41,7 @@ final class SimulatedGpuCluster {
 
     /** Starts local-cluster[2,1,1024] with two fake GPUs per executor; {@code simOptions}: NAME=VALUE. */
     static SparkSession start(String name, Map<String, String> extraConf, String... simOptions) throws IOException {
-        Path dir = Path.of("target", "fake-gpus-" + name).toAbsolutePath();
-        if (Files.exists(dir)) {
-            try (var s = Files.walk(dir)) {
-                s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
-        }
-        Files.createDirectories(dir);
-        Path script = dir.resolve("discover-gpus.sh");
-        Files.writeString(script, String.join("\n",
-                "#!/bin/sh",
-                "# Each caller (one per worker) atomically claims the next pair of fake GPU addresses.",
-                "dir=\"$(dirname \"$0\")/claims\"",
-                "mkdir -p \"$dir\"",
-                "i=0",
-                "while ! mkdir \"$dir/$i\" 2>/dev/null; do i=$((i+1)); done",
-                "echo \"{\\\"name\\\":\\\"gpu\\\",\\\"addresses\\\":[\\\"$((i*2))\\\",\\\"$((i*2+1))\\\"]}\"",
-                ""));
-        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path script = FakeGpus.discoveryScript("fake-gpus-" + name);
         Path sim = Path.of(System.getProperty("stoker.it.cudasimDir", "target/cudasim")).toAbsolutePath();
         StringBuilder opts = new StringBuilder("-XX:TieredStopAtLevel=1 -Dstoker.cuda=sim")
                 .append(" -Dstoker.cuda.sim.library=").append(sim.resolve("libstoker-cudasim.so"))
