@@ -3,7 +3,6 @@ package io.stoker.benchmarks.serve;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.sun.net.httpserver.HttpServer;
 import io.stoker.llm.LoadedModel;
 import io.stoker.llm.ModelLoader;
 import io.stoker.llm.testkit.RandomModelWriter;
@@ -13,14 +12,17 @@ import io.stoker.llm.openai.OpenAiClientConfig;
 import io.stoker.llm.openai.OpenAiRequest;
 import io.stoker.llm.openai.OpenAiResult;
 import io.stoker.llm.tensor.DType;
+import io.stoker.spark.Stoker;
+import io.stoker.spark.StokerSparkPlugin;
+import io.stoker.spark.llm.Llm;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
 
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.io.OutputStream;
 import java.lang.management.ManagementFactory;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -42,11 +44,15 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.sum;
+import static org.apache.spark.sql.functions.when;
+
 /**
  * {@code bin/stoker bench serve}: the OpenAI-compatible side of Stoker, two benchmarks, JSON lines on stdout.
  *
  * <pre>
- * bin/stoker bench serve [--parts serve,client] [--model random:smollm-135m|PATH] [--dtype q8_0] [--clients 32]
+ * bin/stoker bench serve [--parts serve,client,llmmap] [--model random:smollm-135m|PATH] [--dtype q8_0] [--clients 32]
  *     [--prompt-tokens 64] [--max-tokens 64] [--threads N] [--kv-cache-mb 256] [--trials 2]
  *     [--in-flight 8,32,128] [--delay-ms 100] [--rounds 20] [--warmup-rounds 2] [--server-url URL]
  * </pre>
@@ -58,11 +64,13 @@ import java.util.stream.Stream;
  *   <li>{@code client}: Stoker's HTTP client ({@code io.stoker.llm.openai}) against a loopback server that answers
  *       every request after a fixed delay: rows/s with N requests in flight against the ideal N/delay. The server
  *       runs in this JVM, or elsewhere with {@code --server-url} (then it must answer after {@code --delay-ms}).</li>
+ *   <li>{@code llmmap} (not in the default parts): llmMap's HTTP backend ({@code Llm.openai}) on {@code local[2]}
+ *       against the same delayed server, N requests in flight per executor: rows/s of the Spark job against N/delay.</li>
  * </ul>
  */
 public final class ServeBenchCommand {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final String USAGE = "usage: bin/stoker bench serve [--parts serve,client]"
+    private static final String USAGE = "usage: bin/stoker bench serve [--parts serve,client,llmmap]"
             + " [--model random:smollm-135m|PATH] [--dtype q8_0]\n"
             + "    [--clients 32] [--prompt-tokens 64] [--max-tokens 64] [--threads N] [--kv-cache-mb 256]"
             + " [--trials 2]\n"
@@ -162,6 +170,11 @@ public final class ServeBenchCommand {
         if (parts.contains("client")) {
             for (int n : inFlight) {
                 clientRun(n, delayMs, rounds, warmup, serverUrl);
+            }
+        }
+        if (parts.contains("llmmap")) {
+            for (int n : inFlight) {
+                llmMapRun(n, delayMs, rounds, warmup);
             }
         }
     }
@@ -285,36 +298,8 @@ public final class ServeBenchCommand {
     /** @param serverUrl an external server's base URL (answering after {@code delayMs}), or null for one here */
     private static void clientRun(int inFlight, int delayMs, int rounds, int warmup, String serverUrl)
             throws Exception {
-        // The JDK server writes headers and body separately; without TCP_NODELAY, Nagle plus the peer's delayed ACK
-        // adds ~40 ms to every answer (measured: 35% of N/delay at N=8 instead of 89%).
-        System.setProperty("sun.net.httpserver.nodelay", "true");
-        HttpServer server = null;
-        ExecutorService handlers = null;
-        String base = serverUrl;
-        if (base == null) {
-            server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 1024);
-            handlers = Executors.newFixedThreadPool(inFlight + 8);
-            byte[] answer = ("{\"id\":\"x\",\"object\":\"chat.completion\",\"model\":\"m\",\"choices\":[{\"index\":0,"
-                    + "\"message\":{\"role\":\"assistant\",\"content\":\"ok\"},\"finish_reason\":\"stop\","
-                    + "\"logprobs\":null}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":1,\"total_tokens\":6}}")
-                    .getBytes(StandardCharsets.UTF_8);
-            server.createContext("/v1/chat/completions", ex -> {
-                ex.getRequestBody().readAllBytes();
-                try {
-                    Thread.sleep(delayMs);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                ex.getResponseHeaders().set("Content-Type", "application/json");
-                ex.sendResponseHeaders(200, answer.length);
-                try (OutputStream o = ex.getResponseBody()) {
-                    o.write(answer);
-                }
-            });
-            server.setExecutor(handlers);
-            server.start();
-            base = "http://127.0.0.1:" + server.getAddress().getPort() + "/v1";
-        }
+        DelayedChatServer server = serverUrl == null ? new DelayedChatServer(inFlight, delayMs) : null;
+        String base = server == null ? serverUrl : server.baseUrl();
         try (OpenAiClient client = OpenAiClient.create(OpenAiClientConfig.builder(base)
                 .maxConcurrentRequests(inFlight).maxRetries(0).build())) {
             send(client, inFlight * warmup); // warm-up: connections, JIT
@@ -338,10 +323,52 @@ public final class ServeBenchCommand {
             System.out.flush();
         } finally {
             if (server != null) {
-                server.stop(0);
-                handlers.shutdownNow();
+                server.close();
             }
         }
+    }
+
+    /**
+     * llmMap's HTTP backend against the delayed server: {@code inFlight × rounds} rows in 2 partitions on
+     * {@code local[2]}, {@code max_concurrent_requests = inFlight} (the executor's one shared client),
+     * {@code max_in_flight_per_task = inFlight}, no retries; rows/s of the whole Spark job against N / delay.
+     */
+    private static void llmMapRun(int inFlight, int delayMs, int rounds, int warmup) throws Exception {
+        try (DelayedChatServer server = new DelayedChatServer(inFlight, delayMs)) {
+            SparkSession spark = SparkSession.builder().master("local[2]").appName("bench-llmmap-http")
+                    .config("spark.ui.enabled", "false")
+                    .config("spark.driver.host", "127.0.0.1")
+                    .config("spark.driver.bindAddress", "127.0.0.1")
+                    .config("spark.plugins", StokerSparkPlugin.class.getName())
+                    .getOrCreate();
+            try {
+                Llm llm = Llm.openai(server.baseUrl(), "m").maxTokens(1)
+                        .option("max_concurrent_requests", inFlight).option("max_in_flight_per_task", inFlight)
+                        .option("max_retries", 0);
+                llmMapRows(spark, llm, inFlight * warmup); // warm-up: the executor's client, connections, JIT
+                int rows = inFlight * rounds;
+                long t0 = System.nanoTime();
+                long ok = llmMapRows(spark, llm, rows);
+                double wall = (System.nanoTime() - t0) / 1e9;
+                double ideal = inFlight * 1000.0 / delayMs;
+                ObjectNode o = JSON.createObjectNode();
+                o.put("bench", "llmmap_http").put("in_flight", inFlight).put("delay_ms", delayMs).put("rows", rows)
+                        .put("ok", ok).put("wall_s", wall).put("rows_per_s", rows / wall)
+                        .put("ideal_rows_per_s", ideal).put("efficiency", rows / wall / ideal);
+                System.out.println(JSON.writeValueAsString(o));
+                System.out.flush();
+            } finally {
+                spark.stop();
+            }
+        }
+    }
+
+    /** Runs {@code rows} prompts through llmMap and returns how many came back without an error. */
+    private static long llmMapRows(SparkSession spark, Llm llm, int rows) {
+        Dataset<Row> out = spark.range(0, rows, 1, 2).selectExpr("concat('row ', id) AS q")
+                .transform(Stoker.llm(llm).prompt(col("q")));
+        Row r = out.agg(sum(when(col("error").isNull(), 1).otherwise(0))).first();
+        return r.isNullAt(0) ? 0 : r.getLong(0);
     }
 
     private static long send(OpenAiClient client, int rows) throws Exception {
