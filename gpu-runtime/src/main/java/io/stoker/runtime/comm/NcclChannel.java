@@ -1,6 +1,5 @@
 package io.stoker.runtime.comm;
 
-import io.stoker.runtime.channel.ChannelKind;
 import io.stoker.runtime.channel.DeviceChannel;
 import io.stoker.runtime.channel.GpuChannelKind;
 import io.stoker.runtime.cuda.CudaEvent;
@@ -124,11 +123,6 @@ public final class NcclChannel implements DeviceChannel {
     @Override
     public int capacity() {
         return capacity;
-    }
-
-    @Override
-    public ChannelKind kind() {
-        return ChannelKind.GPU;
     }
 
     @Override
