@@ -162,14 +162,14 @@ public final class NcclCommunicator implements Communicator, ScopedCommunicator 
         return ranks.get(rank) != null;
     }
 
-    /** The joined rank's state; for {@link NcclChannel}. */
-    NcclRank rankState(int rank, String what) {
+    /** The joined rank's state for {@link NcclChannel} {@code channel}; the message parts are joined only on failure. */
+    NcclRank rankState(int rank, String doing, String channel) {
         checkRank(rank);
         NcclRank r = ranks.get(rank);
         if (r == null) {
             throw new CollectiveException("communicator '" + name + "': rank " + rank + " (actor '"
                     + members().get(rank).name() + "') has not joined; call join(rank, device) on its thread first ("
-                    + what + ")");
+                    + doing + " channel " + channel + ")");
         }
         return r;
     }
