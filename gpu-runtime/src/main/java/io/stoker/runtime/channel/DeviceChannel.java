@@ -7,6 +7,12 @@ package io.stoker.runtime.channel;
  * reader's, in either order.
  */
 public interface DeviceChannel extends Channel<Object> {
+    /** @return {@link ChannelKind#GPU}: every device channel carries device memory */
+    @Override
+    default ChannelKind kind() {
+        return ChannelKind.GPU;
+    }
+
     /** @return how this channel moves device memory */
     GpuChannelKind gpuKind();
 

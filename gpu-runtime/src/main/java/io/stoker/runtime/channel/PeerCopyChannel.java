@@ -189,11 +189,6 @@ public final class PeerCopyChannel implements DeviceChannel {
     }
 
     @Override
-    public ChannelKind kind() {
-        return ChannelKind.GPU;
-    }
-
-    @Override
     public GpuChannelKind gpuKind() {
         return GpuChannelKind.PEER_COPY;
     }

@@ -1,5 +1,7 @@
 package io.stoker.runtime.comm;
 
+import java.util.function.Supplier;
+
 /** The {@link RoundLogic} of host collectives: primitive arrays, reduced or concatenated once, copied out per rank. */
 final class ArrayRounds implements RoundLogic {
     private final String name;
@@ -9,12 +11,12 @@ final class ArrayRounds implements RoundLogic {
     }
 
     @Override
-    public Object validate(Object buffer, int rank, CollectiveKind kind, String where) {
+    public Object validate(Object buffer, int rank, CollectiveKind kind) {
         if (buffer instanceof Throwable || ArrayMath.isSupported(buffer)) {
             return buffer;
         }
         try {
-            ArrayMath.checkSupported(buffer, where);
+            ArrayMath.checkSupported(buffer, "communicator '" + name + "' rank " + rank + " " + kind.label());
             return buffer;
         } catch (CollectiveException e) {
             return e;
@@ -22,12 +24,12 @@ final class ArrayRounds implements RoundLogic {
     }
 
     @Override
-    public Object combine(String what, Object[] parts, CollectiveKind[] kinds, ReduceOp[] ops) {
+    public Object combine(Supplier<String> what, Object[] parts, CollectiveKind[] kinds, ReduceOp[] ops) {
         for (int i = 1; i < parts.length; i++) {
             if (kinds[i] != kinds[0] || (kinds[0] != CollectiveKind.ALLGATHER && ops[i] != ops[0])
                     || parts[i].getClass() != parts[0].getClass()
                     || ArrayMath.length(parts[i]) != ArrayMath.length(parts[0])) {
-                return new CollectiveException("communicator '" + name + "' " + what + ": rank 0 called "
+                return new CollectiveException("communicator '" + name + "' " + what.get() + ": rank 0 called "
                         + kinds[0].label() + "(" + ops[0] + ", " + ArrayMath.describe(parts[0]) + ") but rank " + i
                         + " called " + kinds[i].label() + "(" + ops[i] + ", " + ArrayMath.describe(parts[i])
                         + "); every rank must make the same calls in the same order");

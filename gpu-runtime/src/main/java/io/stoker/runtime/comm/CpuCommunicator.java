@@ -180,7 +180,7 @@ public final class CpuCommunicator implements Communicator, ScopedCommunicator {
     /** @return the buffer, or a failure naming the rank when it is not one collectives accept */
     private Object validated(Object buffer, int rank, CollectiveKind kind) {
         // an invalid call still takes its place in the round, so every rank fails this call and stays in step
-        return logic.validate(buffer, rank, kind, "communicator '" + name + "' rank " + rank + " " + kind.label());
+        return logic.validate(buffer, rank, kind);
     }
 
     private Space space(GraphScope scope) {
@@ -550,7 +550,7 @@ public final class CpuCommunicator implements Communicator, ScopedCommunicator {
                 }
             }
             try {
-                return logic.combine(what(), buffers, kinds, ops);
+                return logic.combine(this::what, buffers, kinds, ops);
             } catch (RuntimeException e) {
                 return e;
             }

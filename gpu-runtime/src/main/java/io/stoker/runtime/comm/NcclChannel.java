@@ -1,6 +1,5 @@
 package io.stoker.runtime.comm;
 
-import io.stoker.runtime.channel.ChannelKind;
 import io.stoker.runtime.channel.DeviceChannel;
 import io.stoker.runtime.channel.GpuChannelKind;
 import io.stoker.runtime.cuda.CudaEvent;
@@ -64,7 +63,7 @@ public final class NcclChannel implements DeviceChannel {
         }
         if (value instanceof DeviceArray) {
             DeviceArray a = (DeviceArray) value;
-            NcclRank s = comm.rankState(from, "writing channel " + name);
+            NcclRank s = comm.rankState(from, "writing", name);
             if (a.device() != s.device) {
                 throw new IllegalArgumentException("NCCL channel " + name + ": the array is on CUDA device "
                         + a.device().ordinal() + ", but the writer (rank " + from + ") runs on device "
@@ -93,7 +92,7 @@ public final class NcclChannel implements DeviceChannel {
             pending.poll();
             return slot.value();
         }
-        NcclRank r = comm.rankState(to, "reading channel " + name);
+        NcclRank r = comm.rankState(to, "reading", name);
         r.drain();
         if (!slot.recv().issued) {
             return null; // queued behind tickets this rank issues on a later poll (cannot stay so: drain issues all)
@@ -127,11 +126,6 @@ public final class NcclChannel implements DeviceChannel {
     }
 
     @Override
-    public ChannelKind kind() {
-        return ChannelKind.GPU;
-    }
-
-    @Override
     public GpuChannelKind gpuKind() {
         return GpuChannelKind.NCCL;
     }
@@ -146,7 +140,7 @@ public final class NcclChannel implements DeviceChannel {
     public void releaseWriterEnd() {
         closed = true;
         if (comm.hasJoined(from)) {
-            NcclRank s = comm.rankState(from, "releasing channel " + name);
+            NcclRank s = comm.rankState(from, "releasing", name);
             s.drain();
             s.reapSends(true); // sends already received complete soon: free their sources now
         }
@@ -159,7 +153,7 @@ public final class NcclChannel implements DeviceChannel {
         if (!comm.hasJoined(to)) {
             return;
         }
-        NcclRank r = comm.rankState(to, "releasing channel " + name);
+        NcclRank r = comm.rankState(to, "releasing", name);
         r.drain();
         Slot slot;
         while ((slot = pending.poll()) != null) {

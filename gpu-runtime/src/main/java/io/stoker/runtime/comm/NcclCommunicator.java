@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.function.Supplier;
 
 /**
  * A {@link Communicator} over NCCL for GPU actors of one JVM, with the same matching guarantees as
@@ -161,14 +162,14 @@ public final class NcclCommunicator implements Communicator, ScopedCommunicator 
         return ranks.get(rank) != null;
     }
 
-    /** The joined rank's state; for {@link NcclChannel}. */
-    NcclRank rankState(int rank, String what) {
+    /** The joined rank's state for {@link NcclChannel} {@code channel}; the message parts are joined only on failure. */
+    NcclRank rankState(int rank, String doing, String channel) {
         checkRank(rank);
         NcclRank r = ranks.get(rank);
         if (r == null) {
             throw new CollectiveException("communicator '" + name + "': rank " + rank + " (actor '"
                     + members().get(rank).name() + "') has not joined; call join(rank, device) on its thread first ("
-                    + what + ")");
+                    + doing + " channel " + channel + ")");
         }
         return r;
     }
@@ -205,18 +206,18 @@ public final class NcclCommunicator implements Communicator, ScopedCommunicator 
     /** The logic of the host rendezvous: deposits are this rank's prepared calls. */
     private final class Rounds implements RoundLogic {
         @Override
-        public Object validate(Object buffer, int rank, CollectiveKind kind, String where) {
+        public Object validate(Object buffer, int rank, CollectiveKind kind) {
             return buffer; // prepared by start(): a Collective, or the failure every rank receives
         }
 
         @Override
-        public Object combine(String what, Object[] deposits, CollectiveKind[] kinds, ReduceOp[] ops) {
+        public Object combine(Supplier<String> what, Object[] deposits, CollectiveKind[] kinds, ReduceOp[] ops) {
             NcclOp.Collective c0 = (NcclOp.Collective) deposits[0];
             for (int i = 1; i < deposits.length; i++) {
                 NcclOp.Collective c = (NcclOp.Collective) deposits[i];
                 if (c.kind != c0.kind || (c.kind != CollectiveKind.ALLGATHER && c.op != c0.op)
                         || c.input.type() != c0.input.type() || c.input.count() != c0.input.count()) {
-                    return new CollectiveException("communicator '" + name + "' " + what + ": rank 0 called "
+                    return new CollectiveException("communicator '" + name + "' " + what.get() + ": rank 0 called "
                             + c0.describe() + " but rank " + i + " called " + c.describe()
                             + "; every rank must make the same calls in the same order");
                 }
@@ -270,7 +271,7 @@ public final class NcclCommunicator implements Communicator, ScopedCommunicator 
         return handle(rank, call, () -> control.startScoped(scope, execution, key, kind, op, rank, call));
     }
 
-    private CollectiveHandle handle(int rank, Object call, java.util.function.Supplier<CollectiveHandle> start) {
+    private CollectiveHandle handle(int rank, Object call, Supplier<CollectiveHandle> start) {
         NcclRank r = rank >= 0 && rank < worldSize() ? ranks.get(rank) : null;
         CollectiveHandle h;
         try {

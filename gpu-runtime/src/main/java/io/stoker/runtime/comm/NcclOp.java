@@ -21,6 +21,25 @@ abstract class NcclOp {
 
     abstract void issue(NcclRank r);
 
+    /** The rank's communication stream waits for {@code ready}, which is then given back. */
+    static void waitOn(NcclRank r, CudaEvent ready) {
+        r.stream.waitFor(ready);
+        r.releaseEvent(ready);
+    }
+
+    /** Records {@link #done} on the communication stream after the NCCL call just enqueued. */
+    final void recordDone(NcclRank r) {
+        done = r.takeEvent();
+        done.record(r.stream);
+    }
+
+    /** The rank's main stream waits for {@link #done}, which is then given back (owner thread). */
+    final void mainWaitsForDone(NcclRank r) {
+        r.device.stream().waitFor(done);
+        r.releaseEvent(done);
+        done = null;
+    }
+
     /** A collective of one rank. */
     static final class Collective extends NcclOp {
         final int rank;
@@ -49,8 +68,7 @@ abstract class NcclOp {
 
         @Override
         void issue(NcclRank r) {
-            r.stream.waitFor(inputReady);
-            r.releaseEvent(inputReady);
+            waitOn(r, inputReady);
             inputReady = null;
             switch (kind) {
                 case ALLREDUCE -> r.comm.allReduce(input.buffer(), output.buffer(), input.count(), input.type(), op,
@@ -60,15 +78,12 @@ abstract class NcclOp {
                 case REDUCESCATTER -> r.comm.reduceScatter(input.buffer(), output.buffer(), input.count() / world,
                         input.type(), op, r.stream);
             }
-            done = r.takeEvent();
-            done.record(r.stream);
+            recordDone(r);
         }
 
         /** The main stream waits for the result; returns it (owner thread, after {@link #issued}). */
         DeviceArray complete(NcclRank r) {
-            r.device.stream().waitFor(done);
-            r.releaseEvent(done);
-            done = null;
+            mainWaitsForDone(r);
             if (consumesInput && !inPlace) {
                 input.close(); // stream-ordered: the main stream now waits for the operation that reads it
             }
@@ -116,12 +131,10 @@ abstract class NcclOp {
 
         @Override
         void issue(NcclRank r) {
-            r.stream.waitFor(ready);
-            r.releaseEvent(ready);
+            waitOn(r, ready);
             ready = null;
             r.comm.send(source.buffer(), source.count(), source.type(), peer, r.stream);
-            done = r.takeEvent();
-            done.record(r.stream);
+            recordDone(r);
             r.sent(this);
         }
 
@@ -156,18 +169,14 @@ abstract class NcclOp {
         void issue(NcclRank r) {
             output = DeviceArray.allocate(r.device, type, count, name);
             CudaEvent free = r.markMain(); // the pool may hand out memory the main stream used until now
-            r.stream.waitFor(free);
-            r.releaseEvent(free);
+            waitOn(r, free);
             r.comm.recv(output.buffer(), count, type, peer, r.stream);
-            done = r.takeEvent();
-            done.record(r.stream);
+            recordDone(r);
         }
 
         /** The main stream waits for the data; returns it, owned by the caller (owner thread). */
         DeviceArray complete(NcclRank r) {
-            r.device.stream().waitFor(done);
-            r.releaseEvent(done);
-            done = null;
+            mainWaitsForDone(r);
             DeviceArray out = output;
             output = null;
             return out;

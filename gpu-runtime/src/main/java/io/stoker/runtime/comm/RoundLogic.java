@@ -1,5 +1,7 @@
 package io.stoker.runtime.comm;
 
+import java.util.function.Supplier;
+
 /**
  * What a {@link CpuCommunicator} round does with what the ranks bring: which contributions it accepts, how it
  * combines them once every rank has arrived, and what each rank gets back. The rendezvous around it (sequence spaces
@@ -13,19 +15,18 @@ package io.stoker.runtime.comm;
 interface RoundLogic {
     /**
      * @param buffer what rank {@code rank} passed
-     * @param where  names the communicator, rank and call for messages
      * @return the deposit, or a {@link Throwable} that every rank will receive (so an invalid call still takes its
      * place and the ranks stay in step)
      */
-    Object validate(Object buffer, int rank, CollectiveKind kind, String where);
+    Object validate(Object buffer, int rank, CollectiveKind kind);
 
     /**
      * Combines the deposits of a round (none of them a throwable).
      *
-     * @param what names the round for messages
+     * @param what names the round for messages (built only when one is needed: this runs once per round)
      * @return the combined value, or a {@link Throwable} every rank receives (for example: the calls differ)
      */
-    Object combine(String what, Object[] deposits, CollectiveKind[] kinds, ReduceOp[] ops);
+    Object combine(Supplier<String> what, Object[] deposits, CollectiveKind[] kinds, ReduceOp[] ops);
 
     /** @return rank {@code rank}'s result from the combined value (never a throwable here) */
     Object share(Object combined, int rank, int world, CollectiveKind kind, Object ownBuffer, boolean inPlace);
