@@ -2,11 +2,11 @@ package io.stoker.benchmarks.engine;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.stoker.benchmarks.BenchModels;
+import io.stoker.spark.cli.LocalSparkHome;
 
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -194,9 +194,9 @@ public final class EngineBenchCommand {
     /** The java command for a worker: this JVM's flags and classpath, a bounded heap for Stoker. */
     private static List<String> jvm(String engine, int kvMb) throws IOException {
         List<String> cmd = new ArrayList<>();
-        cmd.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
-        for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (!a.startsWith("-Xmx") && !a.startsWith("-agentlib") && !a.startsWith("-javaagent")) {
+        cmd.add(LocalSparkHome.javaExecutable());
+        for (String a : LocalSparkHome.jvmOptions()) {
+            if (!a.startsWith("-Xmx") && !a.startsWith("-agentlib")) {
                 cmd.add(a);
             }
         }

@@ -13,6 +13,7 @@ import io.stoker.llm.openai.OpenAiRequest;
 import io.stoker.llm.openai.OpenAiResult;
 import io.stoker.spark.Stoker;
 import io.stoker.spark.StokerSparkPlugin;
+import io.stoker.spark.cli.LocalSparkHome;
 import io.stoker.spark.llm.Llm;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -404,10 +405,9 @@ public final class ServeBenchCommand {
     /** This JVM's flags (no heap limit, agents) and the given classpath. */
     private static List<String> jvm(String classpath) {
         List<String> cmd = new ArrayList<>();
-        cmd.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
-        for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (!a.startsWith("-Xmx") && !a.startsWith("-agentlib") && !a.startsWith("-javaagent")
-                    && !a.startsWith("-Dstoker.root")) {
+        cmd.add(LocalSparkHome.javaExecutable());
+        for (String a : LocalSparkHome.jvmOptions()) {
+            if (!a.startsWith("-Xmx") && !a.startsWith("-agentlib") && !a.startsWith("-Dstoker.root")) {
                 cmd.add(a);
             }
         }
