@@ -45,9 +45,4 @@ public final class IdleStrategies {
                 throw new IllegalArgumentException("idle kind " + kind);
         }
     }
-
-    /** {@link #of} with Agrona's default spin and yield counts (10, 5). */
-    public static IdleStrategy of(IdleKind kind, long maxParkNanos) {
-        return of(kind, BackoffIdleStrategy.DEFAULT_MAX_SPINS, BackoffIdleStrategy.DEFAULT_MAX_YIELDS, maxParkNanos);
-    }
 }

@@ -1,13 +1,12 @@
 package io.stoker.benchmarks.engine;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.stoker.llm.testkit.RandomModelWriter;
-import io.stoker.llm.tensor.DType;
+import io.stoker.benchmarks.BenchModels;
+import io.stoker.spark.cli.LocalSparkHome;
 
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -189,34 +188,15 @@ public final class EngineBenchCommand {
     }
 
     private static Path modelFor(String model, String dtype) throws IOException {
-        if (!model.startsWith("random:")) {
-            return Paths.get(model);
-        }
-        if (!model.equals("random:smollm-135m")) {
-            throw new IllegalArgumentException("unknown random model '" + model + "' (random:smollm-135m)");
-        }
-        DType dt = dtype.equals("f32") ? DType.F32 : dtype.equals("f16") ? DType.F16 : dtype.equals("q8_0")
-                ? DType.Q8_0 : null;
-        if (dt == null) {
-            throw new IllegalArgumentException("--dtype " + dtype + " is not one of f32, f16, q8_0");
-        }
-        Path dir = Paths.get(System.getProperty("stoker.bench.dir", "target/bench-models")).toAbsolutePath();
-        Path f = dir.resolve("smollm-135m-random-" + dtype + ".gguf");
-        if (!Files.exists(f)) {
-            System.err.println("writing " + f + " ...");
-            Path tmp = dir.resolve(f.getFileName() + ".tmp");
-            RandomModelWriter.writeGguf(RandomModelWriter.Spec.smolLm135m(), tmp, dt);
-            Files.move(tmp, f);
-        }
-        return f;
+        return BenchModels.resolve(model, dtype);
     }
 
     /** The java command for a worker: this JVM's flags and classpath, a bounded heap for Stoker. */
     private static List<String> jvm(String engine, int kvMb) throws IOException {
         List<String> cmd = new ArrayList<>();
-        cmd.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
-        for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (!a.startsWith("-Xmx") && !a.startsWith("-agentlib") && !a.startsWith("-javaagent")) {
+        cmd.add(LocalSparkHome.javaExecutable());
+        for (String a : LocalSparkHome.jvmOptions()) {
+            if (!a.startsWith("-Xmx") && !a.startsWith("-agentlib")) {
                 cmd.add(a);
             }
         }

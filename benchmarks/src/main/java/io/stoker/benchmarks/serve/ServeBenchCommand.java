@@ -5,15 +5,15 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.stoker.llm.LoadedModel;
 import io.stoker.llm.ModelLoader;
-import io.stoker.llm.testkit.RandomModelWriter;
+import io.stoker.benchmarks.BenchModels;
 import io.stoker.llm.openai.ChatMessage;
 import io.stoker.llm.openai.OpenAiClient;
 import io.stoker.llm.openai.OpenAiClientConfig;
 import io.stoker.llm.openai.OpenAiRequest;
 import io.stoker.llm.openai.OpenAiResult;
-import io.stoker.llm.tensor.DType;
 import io.stoker.spark.Stoker;
 import io.stoker.spark.StokerSparkPlugin;
+import io.stoker.spark.cli.LocalSparkHome;
 import io.stoker.spark.llm.Llm;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -388,27 +388,7 @@ public final class ServeBenchCommand {
     // ------------------------------------------------------------------------------------------ processes
 
     private static Path modelFor(String model, String dtype) throws IOException {
-        if (!model.startsWith("random:")) {
-            return Paths.get(model);
-        }
-        if (!model.equals("random:smollm-135m")) {
-            throw new IllegalArgumentException("unknown random model '" + model + "' (random:smollm-135m)");
-        }
-        DType dt = dtype.equals("f32") ? DType.F32 : dtype.equals("f16") ? DType.F16 : dtype.equals("q8_0")
-                ? DType.Q8_0 : null;
-        if (dt == null) {
-            throw new IllegalArgumentException("--dtype " + dtype + " is not one of f32, f16, q8_0");
-        }
-        Path dir = Paths.get(System.getProperty("stoker.bench.dir", "target/bench-models")).toAbsolutePath();
-        Path f = dir.resolve("smollm-135m-random-" + dtype + ".gguf");
-        if (!Files.exists(f)) {
-            Files.createDirectories(dir);
-            System.err.println("writing " + f + " ...");
-            Path tmp = dir.resolve(f.getFileName() + ".tmp");
-            RandomModelWriter.writeGguf(RandomModelWriter.Spec.smolLm135m(), tmp, dt);
-            Files.move(tmp, f);
-        }
-        return f;
+        return BenchModels.resolve(model, dtype);
     }
 
     /** {@code serve/target/classes} and its dependency classpath, as {@code bin/stoker} builds them. */
@@ -425,10 +405,9 @@ public final class ServeBenchCommand {
     /** This JVM's flags (no heap limit, agents) and the given classpath. */
     private static List<String> jvm(String classpath) {
         List<String> cmd = new ArrayList<>();
-        cmd.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
-        for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (!a.startsWith("-Xmx") && !a.startsWith("-agentlib") && !a.startsWith("-javaagent")
-                    && !a.startsWith("-Dstoker.root")) {
+        cmd.add(LocalSparkHome.javaExecutable());
+        for (String a : LocalSparkHome.jvmOptions()) {
+            if (!a.startsWith("-Xmx") && !a.startsWith("-agentlib") && !a.startsWith("-Dstoker.root")) {
                 cmd.add(a);
             }
         }

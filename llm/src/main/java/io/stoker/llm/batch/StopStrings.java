@@ -1,34 +1,25 @@
 package io.stoker.llm.batch;
 
+import io.stoker.llm.tokenizer.IncrementalDetokenizer;
 import io.stoker.llm.tokenizer.Tokenizer;
 
-import java.util.Arrays;
 import java.util.List;
 
 /**
- * Watches one request's output for stop strings with incremental detokenization: each new token decodes only a short
- * window (the tokens since the last emitted text, plus the ones before them for context), never the whole output,
- * and the search looks only at text that could contain a new match.
- *
- * <p>The window rule (vLLM's and text-generation-inference's): {@code prefix = decode(ids[prefixOffset,
- * readOffset))}, {@code full = decode(ids[prefixOffset, end))}; when {@code full} is longer than {@code prefix} and
- * does not end in an incomplete character (U+FFFD), the difference is new text and both offsets move forward.
+ * Watches one request's output for stop strings: each new token's text comes from an {@link IncrementalDetokenizer}
+ * (a short decode window, never the whole output), and the search looks only at text that could contain a new match.
  *
  * <p>Thread-safety: the engine thread only.
  */
 final class StopStrings {
-    private final Tokenizer tokenizer;
+    private final IncrementalDetokenizer detokenizer;
     private final List<String> stops;
     private final int longest;
     private final StringBuilder text = new StringBuilder();
-    private int[] ids = new int[16];
-    private int n;
-    private int prefixOffset;
-    private int readOffset;
     private int found = -1;
 
     StopStrings(Tokenizer tokenizer, List<String> stops) {
-        this.tokenizer = tokenizer;
+        this.detokenizer = new IncrementalDetokenizer(tokenizer, true);
         this.stops = List.copyOf(stops);
         int l = 0;
         for (String s : stops) {
@@ -39,20 +30,12 @@ final class StopStrings {
 
     /** @return true once a stop string has appeared in the output text */
     boolean accept(int token) {
-        if (n == ids.length) {
-            ids = Arrays.copyOf(ids, 2 * n);
-        }
-        ids[n++] = token;
-        String prefix = prefixOffset == readOffset ? ""
-                : tokenizer.decode(Arrays.copyOfRange(ids, prefixOffset, readOffset), true);
-        String full = tokenizer.decode(Arrays.copyOfRange(ids, prefixOffset, n), true);
-        if (full.length() <= prefix.length() || full.endsWith("\uFFFD")) {
+        String delta = detokenizer.next(token);
+        if (delta.isEmpty()) {
             return found >= 0;
         }
         int from = Math.max(0, text.length() - longest + 1);
-        text.append(full, prefix.length(), full.length());
-        prefixOffset = readOffset;
-        readOffset = n;
+        text.append(delta);
         if (found < 0) {
             for (String s : stops) {
                 int i = text.indexOf(s, from);

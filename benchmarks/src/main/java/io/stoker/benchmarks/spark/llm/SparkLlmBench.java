@@ -3,8 +3,7 @@ package io.stoker.benchmarks.spark.llm;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.stoker.llm.testkit.RandomModelWriter;
-import io.stoker.llm.tensor.DType;
+import io.stoker.benchmarks.BenchModels;
 import io.stoker.spark.cli.LocalSparkHome;
 
 import java.io.BufferedReader;
@@ -122,17 +121,7 @@ public final class SparkLlmBench {
             }
             return p;
         }
-        Path dir = Path.of(System.getProperty("stoker.bench.dir", "target/bench-models")).toAbsolutePath();
-        Path f = dir.resolve("smollm-135m-random-" + opts.dtype() + ".gguf"); // shared with bench engine
-        if (!Files.exists(f)) {
-            System.err.println("writing " + f + " ...");
-            Files.createDirectories(dir);
-            Path tmp = dir.resolve(f.getFileName() + ".tmp");
-            RandomModelWriter.writeGguf(RandomModelWriter.Spec.smolLm135m(), tmp,
-                    opts.dtype().equals("f32") ? DType.F32 : DType.Q8_0);
-            Files.move(tmp, f, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        }
-        return f;
+        return BenchModels.randomSmolLm135m(opts.dtype());
     }
 
     /** Runs one way in a fresh JVM; returns its JSON line, or null (with the worker's log on stderr) on failure. */

@@ -39,10 +39,6 @@ public enum Way {
         return title;
     }
 
-    public boolean usesSpark() {
-        return this != ENGINE;
-    }
-
     /** @return the way named by its letter or id (case-insensitive) */
     public static Way parse(String s) {
         String k = s.trim().toLowerCase(Locale.ROOT);
