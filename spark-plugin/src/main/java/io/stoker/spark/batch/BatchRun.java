@@ -12,6 +12,7 @@ import org.apache.spark.sql.api.java.UDF1;
 import org.apache.spark.sql.types.DataTypes;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.apache.spark.util.SerializableConfiguration;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -58,7 +59,7 @@ public final class BatchRun {
     public static BatchSummary run(SparkSession spark, BatchSpec spec, Consumer<String> progress) {
         long t0 = System.nanoTime();
         Configuration hadoop = new Configuration(spark.sparkContext().hadoopConfiguration());
-        HadoopConf conf = new HadoopConf(hadoop);
+        SerializableConfiguration conf = new SerializableConfiguration(hadoop);
         try {
             Path inPath = new Path(spec.input());
             FileSystem inFs = inPath.getFileSystem(hadoop);

@@ -4,6 +4,7 @@ import io.stoker.spark.batch.DuplicateCustomIdException.Duplicate;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.util.SerializableConfiguration;
 import scala.Tuple2;
 
 import java.io.IOException;
@@ -54,7 +55,7 @@ final class DuplicateCheck {
      * @param onDriver scan here instead of in a Spark job (small inputs: the ids fit in memory)
      * @throws DuplicateCustomIdException listing the first duplicated ids with their line numbers
      */
-    static void check(SparkSession spark, List<LineSplit> splits, int maxLineBytes, HadoopConf conf,
+    static void check(SparkSession spark, List<LineSplit> splits, int maxLineBytes, SerializableConfiguration conf,
                       boolean onDriver) {
         if (splits.isEmpty()) {
             return;
@@ -126,10 +127,11 @@ final class DuplicateCheck {
     }
 
     /** @return the split's (custom_id, line) pairs, streamed from the file */
-    private static Iterator<Tuple2<String, Seen>> ids(LineSplit split, int maxLineBytes, HadoopConf conf) {
+    private static Iterator<Tuple2<String, Seen>> ids(LineSplit split, int maxLineBytes,
+                                                       SerializableConfiguration conf) {
         LineReader reader;
         try {
-            reader = SplitPlanner.reader(split, maxLineBytes, conf.get());
+            reader = SplitPlanner.reader(split, maxLineBytes, conf.value());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + split, e);
         }

@@ -14,6 +14,7 @@ import org.apache.spark.sql.api.java.UDF1;
 import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.util.SerializableConfiguration;
 
 import java.util.List;
 
@@ -36,7 +37,8 @@ final class EarlierOutput {
      * @throws IllegalStateException when a line is not an OpenAI batch output line, or answers a custom_id the input
      *                               does not have (the output of another input)
      */
-    static void importInto(SparkSession spark, Dataset<Row> requests, Path output, Path baseDir, HadoopConf conf) {
+    static void importInto(SparkSession spark, Dataset<Row> requests, Path output, Path baseDir,
+                           SerializableConfiguration conf) {
         UserDefinedFunction parse = org.apache.spark.sql.functions.udf((UDF1<String, Row>) EarlierOutput::parse,
                 PARSED);
         Dataset<Row> old = spark.read().text(output.toString()).filter("trim(value) != ''")
@@ -66,7 +68,7 @@ final class EarlierOutput {
             keyed.foreachPartition((ForeachPartitionFunction<Row>) rows -> {
                 TaskContext task = TaskContext.get();
                 Path base = new Path(dir);
-                FileSystem fs = OutputFs.of(base, conf.get());
+                FileSystem fs = OutputFs.of(base, conf.value());
                 PartWriter w = new PartWriter(fs, base, String.format("part-%05d-%d", task.partitionId(),
                         task.taskAttemptId()), 100_000, Long.MAX_VALUE);
                 try {

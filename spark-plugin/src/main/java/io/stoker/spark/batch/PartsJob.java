@@ -8,6 +8,7 @@ import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.ForeachPartitionFunction;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.util.SerializableConfiguration;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -33,7 +34,8 @@ final class PartsJob {
      * Runs the job. Rows are keyed by their {@code file} and {@code line} columns; without a line column by the
      * partition and the row's position in it.
      */
-    static void write(Dataset<Row> results, Path runDir, HadoopConf conf, Settings settings, String description) {
+    static void write(Dataset<Row> results, Path runDir, SerializableConfiguration conf, Settings settings,
+                      String description) {
         ResultColumns columns = ResultColumns.of(results.schema());
         String dir = runDir.toString();
         results.sparkSession().sparkContext().setJobDescription(description);
@@ -45,13 +47,13 @@ final class PartsJob {
         }
     }
 
-    private static void writePartition(Iterator<Row> rows, ResultColumns c, String dir, HadoopConf conf,
+    private static void writePartition(Iterator<Row> rows, ResultColumns c, String dir, SerializableConfiguration conf,
                                        Settings settings) throws IOException {
         TaskContext task = TaskContext.get();
         int partition = task == null ? 0 : task.partitionId();
         long attempt = task == null ? 0 : task.taskAttemptId();
         Path runDir = new Path(dir);
-        FileSystem fs = OutputFs.of(runDir, conf.get());
+        FileSystem fs = OutputFs.of(runDir, conf.value());
         PartWriter writer = new PartWriter(fs, runDir, String.format("part-%05d-%d", partition, attempt),
                 settings.commitRows(), settings.commitMillis());
         ResponseFormatter formatter = new ResponseFormatter(c, settings.defaultModel(), settings.idSeed());

@@ -5,6 +5,7 @@ import org.apache.spark.sql.connector.read.InputPartition;
 import org.apache.spark.sql.connector.read.PartitionReader;
 import org.apache.spark.sql.connector.read.PartitionReaderFactory;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.util.SerializableConfiguration;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -15,9 +16,9 @@ final class RequestReaderFactory implements PartitionReaderFactory {
 
     private final StructType readSchema;
     private final int maxLineBytes;
-    private final HadoopConf conf;
+    private final SerializableConfiguration conf;
 
-    RequestReaderFactory(StructType readSchema, int maxLineBytes, HadoopConf conf) {
+    RequestReaderFactory(StructType readSchema, int maxLineBytes, SerializableConfiguration conf) {
         this.readSchema = readSchema;
         this.maxLineBytes = maxLineBytes;
         this.conf = conf;
@@ -27,7 +28,7 @@ final class RequestReaderFactory implements PartitionReaderFactory {
     public PartitionReader<InternalRow> createReader(InputPartition partition) {
         LineSplit split = (LineSplit) partition;
         try {
-            return new RequestPartitionReader(split, SplitPlanner.reader(split, maxLineBytes, conf.get()), readSchema,
+            return new RequestPartitionReader(split, SplitPlanner.reader(split, maxLineBytes, conf.value()), readSchema,
                     maxLineBytes);
         } catch (IOException e) {
             throw new UncheckedIOException("format(\"openai-batch\"): cannot open " + split.file() + ": "

@@ -8,6 +8,7 @@ import org.apache.spark.sql.connector.catalog.TableCapability;
 import org.apache.spark.sql.connector.read.ScanBuilder;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.sql.util.CaseInsensitiveStringMap;
+import org.apache.spark.util.SerializableConfiguration;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -28,7 +29,8 @@ final class RequestTable implements SupportsRead {
     private Planned planned;
 
     /** Splits computed for these file states. */
-    private record Planned(ReadOptions options, List<String> state, List<LineSplit> splits, HadoopConf conf) {
+    private record Planned(ReadOptions options, List<String> state, List<LineSplit> splits,
+                           SerializableConfiguration conf) {
     }
 
     RequestTable(Map<String, String> properties) {
@@ -74,7 +76,7 @@ final class RequestTable implements SupportsRead {
             state.add(s.getPath() + "@" + s.getLen() + "@" + s.getModificationTime());
         }
         if (planned == null || !planned.options().equals(options) || !planned.state().equals(state)) {
-            HadoopConf conf = new HadoopConf(hadoop);
+            SerializableConfiguration conf = new SerializableConfiguration(hadoop);
             List<LineSplit> splits = SplitPlanner.plan(spark, files, options, conf);
             if (options.checkDuplicates()) {
                 DuplicateCheck.check(spark, splits, options.maxLineBytes(), conf,
@@ -85,7 +87,7 @@ final class RequestTable implements SupportsRead {
         return planned.splits();
     }
 
-    synchronized HadoopConf conf() {
+    synchronized SerializableConfiguration conf() {
         return planned.conf();
     }
 }

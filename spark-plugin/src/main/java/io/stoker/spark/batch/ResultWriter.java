@@ -8,6 +8,7 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.functions;
+import org.apache.spark.util.SerializableConfiguration;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -80,8 +81,8 @@ final class ResultWriter {
             Path work = new Path(target.getParent(), "." + target.getName() + ".stoker-write-" + UUID.randomUUID());
             Path run = new Path(work, "run-0001");
             try {
-                PartsJob.write(sorted, run, new HadoopConf(hadoop), new PartsJob.Settings(model, UUID.randomUUID()
-                        .toString(), 100_000, Long.MAX_VALUE), "openai-batch: write " + target);
+                PartsJob.write(sorted, run, new SerializableConfiguration(hadoop), new PartsJob.Settings(model,
+                        UUID.randomUUID().toString(), 100_000, Long.MAX_VALUE), "openai-batch: write " + target);
                 OutputFile.write(fs, target, PartsJob.committed(fs, run, 1), mode == SaveMode.Append);
             } finally {
                 fs.delete(work, true);

@@ -10,6 +10,7 @@ import org.apache.hadoop.io.compress.CompressionCodec;
 import org.apache.hadoop.io.compress.CompressionCodecFactory;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.util.SerializableConfiguration;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -77,7 +78,8 @@ final class SplitPlanner {
     }
 
     /** @return the splits of the files, in file then byte order, with their first line numbers */
-    static List<LineSplit> plan(SparkSession spark, List<InputFile> files, ReadOptions options, HadoopConf conf) {
+    static List<LineSplit> plan(SparkSession spark, List<InputFile> files, ReadOptions options,
+                                SerializableConfiguration conf) {
         boolean small = totalBytes(files) <= options.driverScanBytes();
         return numbered(cut(files, options, conf), ranges -> small ? countLineBreaksHere(ranges, conf)
                 : countLineBreaks(spark, ranges, conf));
@@ -92,11 +94,11 @@ final class SplitPlanner {
         return total;
     }
 
-    private static List<Long> countLineBreaksHere(List<LineSplit> ranges, HadoopConf conf) {
+    private static List<Long> countLineBreaksHere(List<LineSplit> ranges, SerializableConfiguration conf) {
         List<Long> counts = new ArrayList<>();
         for (LineSplit r : ranges) {
             try {
-                counts.add(countLineBreaks(r.file(), r.start(), r.end(), conf.get()));
+                counts.add(countLineBreaks(r.file(), r.start(), r.end(), conf.value()));
             } catch (IOException e) {
                 throw new UncheckedIOException("format(\"openai-batch\"): cannot read " + r.file(), e);
             }
@@ -113,7 +115,7 @@ final class SplitPlanner {
      * @return the files cut into splits of at most {@code maxPartitionBytes} (and enough for {@code minPartitions});
      * splits that start mid-file have no line number yet (-1)
      */
-    static List<LineSplit> cut(List<InputFile> files, ReadOptions options, HadoopConf conf) {
+    static List<LineSplit> cut(List<InputFile> files, ReadOptions options, SerializableConfiguration conf) {
         long total = 0;
         for (InputFile f : files) {
             total += f.status().getLen();
@@ -182,12 +184,13 @@ final class SplitPlanner {
         return out;
     }
 
-    private static List<Long> countLineBreaks(SparkSession spark, List<LineSplit> ranges, HadoopConf conf) {
+    private static List<Long> countLineBreaks(SparkSession spark, List<LineSplit> ranges,
+                                              SerializableConfiguration conf) {
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         sc.setJobDescription("openai-batch: count lines of " + ranges.size() + " splits");
         try {
             return sc.parallelize(ranges, ranges.size()).map(r -> countLineBreaks(r.file(), r.start(), r.end(),
-                    conf.get())).collect();
+                    conf.value())).collect();
         } finally {
             sc.setJobDescription(null);
         }
@@ -243,9 +246,9 @@ final class SplitPlanner {
                 split.firstLine(), maxLineBytes);
     }
 
-    private static String[] hosts(FileStatus s, long start, long length, HadoopConf conf) {
+    private static String[] hosts(FileStatus s, long start, long length, SerializableConfiguration conf) {
         try {
-            BlockLocation[] blocks = s.getPath().getFileSystem(conf.get()).getFileBlockLocations(s, start, length);
+            BlockLocation[] blocks = s.getPath().getFileSystem(conf.value()).getFileBlockLocations(s, start, length);
             Set<String> hosts = new LinkedHashSet<>();
             for (BlockLocation b : blocks) {
                 for (String h : b.getHosts()) {

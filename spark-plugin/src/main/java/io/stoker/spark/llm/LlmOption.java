@@ -108,12 +108,17 @@ public enum LlmOption {
 
     /** @return the option with this key (case-insensitive, '-' and '.' read as '_'), or null */
     public static LlmOption byKey(String key) {
-        String k = key.trim().toLowerCase(Locale.ROOT).replace('-', '_').replace('.', '_');
+        String k = normalize(key);
         for (LlmOption o : values()) {
             if (o.key.equals(k)) {
                 return o;
             }
         }
         return null;
+    }
+
+    /** @return {@code key} as option keys are written: trimmed, lower case, '-' and '.' read as '_' */
+    static String normalize(String key) {
+        return key.trim().toLowerCase(Locale.ROOT).replace('-', '_').replace('.', '_');
     }
 }

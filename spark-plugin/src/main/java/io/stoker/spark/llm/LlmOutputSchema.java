@@ -29,6 +29,11 @@ public final class LlmOutputSchema {
             field("logprob", DataTypes.DoubleType, false),
             field("top_logprobs", DataTypes.createArrayType(TOP_LOGPROB, false), false)});
 
+    /** Positions of the always-present fields in {@link #struct} (the optional ones follow {@link #ERROR}). */
+    static final int NUM_INPUT_TOKENS = 1;
+    static final int NUM_GENERATED_TOKENS = 2;
+    static final int ERROR = 6;
+
     private LlmOutputSchema() {
     }
 

@@ -70,8 +70,7 @@ public final class LlmProcessor implements RowProcessor {
             int tp = spec.tensorParallel();
             boolean cuda = useCuda(host, spec);
             boolean cpuAsked = spec.device().equals("cpu");
-            int n = spec.engines() > 0 ? spec.engines() : cuda ? Math.max(1, gpus / tp) : cpuAsked ? 1
-                    : Math.max(1, gpus / tp);
+            int n = spec.engines() > 0 ? spec.engines() : cpuAsked ? 1 : Math.max(1, gpus / tp);
             if (cuda && gpus > 0 && n * tp > gpus) {
                 throw new LlmConfigException("LLM option 'engines' = " + n + ", but executor " + host.executorId()
                         + " has " + gpus + " GPU(s) " + host.gpuAddresses() + " and each CUDA engine needs "

@@ -76,16 +76,16 @@ public record LlmSpec(Map<String, String> options, String model, String systemPr
         }
         for (Map.Entry<String, String> e : raw.entrySet()) {
             LlmOption o = LlmOption.byKey(e.getKey());
-            if (o == null && !e.getKey().trim().toLowerCase(java.util.Locale.ROOT).replace('-', '_').equals("api_key")) {
-                String hint = StokerOption.closest(e.getKey(), known);
-                problems.add("unknown LLM option '" + e.getKey() + "'" + (hint != null ? "; did you mean '" + hint
-                        + "'?" : "; the options are " + known));
-                continue;
-            }
-            if (o == null && e.getKey().trim().toLowerCase(java.util.Locale.ROOT).replace('-', '_').equals("api_key")) {
+            if (o == null && LlmOption.normalize(e.getKey()).equals("api_key")) {
                 problems.add("LLM option 'api_key' is not accepted: a key written in a query shows in query plans,"
                         + " the Spark UI and the event log; put it in an environment variable of the executors"
                         + " (api_key_env) or a Spark configuration key that Spark redacts (api_key_conf)");
+                continue;
+            }
+            if (o == null) {
+                String hint = StokerOption.closest(e.getKey(), known);
+                problems.add("unknown LLM option '" + e.getKey() + "'" + (hint != null ? "; did you mean '" + hint
+                        + "'?" : "; the options are " + known));
                 continue;
             }
             if (e.getValue() == null) {

@@ -254,12 +254,11 @@ public final class LlmTaskRunner implements Iterator<InternalRow> {
             }
         }
         if (spec.failOnError()) {
-            int errorField = 6;
             for (int i = 0; i < w.results.length; i++) {
-                if (!w.results[i].isNullAt(errorField)) {
+                if (!w.results[i].isNullAt(LlmOutputSchema.ERROR)) {
                     throw new StokerBatchException("LLM call on model " + spec.model() + ": row " + (w.firstRow + i)
                             + " of " + where + " failed and fail_on_error=true: "
-                            + w.results[i].getUTF8String(errorField));
+                            + w.results[i].getUTF8String(LlmOutputSchema.ERROR));
                 }
             }
         }
@@ -333,9 +332,9 @@ public final class LlmTaskRunner implements Iterator<InternalRow> {
 
     /** Counts one finished batch in the SQL and executor metrics. */
     private void account(VectorSchemaRoot out) {
-        IntVector inTok = (IntVector) out.getVector(1);
-        IntVector genTok = (IntVector) out.getVector(2);
-        VarCharVector err = (VarCharVector) out.getVector(6);
+        IntVector inTok = (IntVector) out.getVector(LlmOutputSchema.NUM_INPUT_TOKENS);
+        IntVector genTok = (IntVector) out.getVector(LlmOutputSchema.NUM_GENERATED_TOKENS);
+        VarCharVector err = (VarCharVector) out.getVector(LlmOutputSchema.ERROR);
         long errored = 0;
         long in = 0;
         long gen = 0;

@@ -7,6 +7,7 @@ import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.expressions.GenericRowWithSchema;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.util.SerializableConfiguration;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -27,7 +28,7 @@ public final class BoundedMemoryProbe {
         int maxLineBytes = Integer.parseInt(args[2]);
         long splitBytes = Long.parseLong(args[3]);
         Configuration conf = new Configuration();
-        HadoopConf hc = new HadoopConf(conf);
+        SerializableConfiguration hc = new SerializableConfiguration(conf);
         ReadOptions options = new ReadOptions(List.of(in), maxLineBytes, splitBytes, 1, false, 0);
         List<LineSplit> splits = SplitPlanner.numbered(SplitPlanner.cut(SplitPlanner.listFiles(options.paths(), conf),
                 options, hc), ranges -> {
