@@ -133,8 +133,11 @@ public final class LlmMap extends AbstractFunction1<Dataset<Row>, Dataset<Row>> 
             }
             outNames.add(f.name());
         }
+        for (String o : outNames) {
+            taken.add(o.toLowerCase(Locale.ROOT)); // Spark resolves names case-insensitively: "Error" is "error"
+        }
         for (Post p : postprocess) {
-            if (!taken.add(p.name().toLowerCase(Locale.ROOT)) || outNames.contains(p.name())) {
+            if (!taken.add(p.name().toLowerCase(Locale.ROOT))) {
                 throw new IllegalArgumentException("llmMap: postprocess column '" + p.name() + "' clashes with an"
                         + " existing column; choose another name");
             }

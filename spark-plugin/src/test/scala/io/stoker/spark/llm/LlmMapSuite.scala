@@ -55,6 +55,12 @@ class LlmMapSuite extends AnyFunSuite with BeforeAndAfterAll with TimeLimits {
       val pre = spark.range(0, 4).toDF("id").llmMap(Llm.model(model).maxTokens(2),
         preprocess = (r: Row) => s"Tell me about ${r.getAs[Long]("id")}")
       assert(pre.collect().forall(r => r.getAs[Int]("num_input_tokens") > 3))
+      // Spark resolves column names case-insensitively, so "Error" would silently replace the output "error"
+      val clash = intercept[IllegalArgumentException] {
+        chats.llmMap(Llm.model(model), messages = col("chat"),
+          postprocess = Seq(("Error", (r: Row) => "x", DataTypes.StringType)))
+      }
+      assert(clash.getMessage.contains("postprocess column 'Error' clashes"), clash.getMessage)
     }
   }
 
