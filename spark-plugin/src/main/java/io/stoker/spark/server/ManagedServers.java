@@ -42,6 +42,14 @@ public final class ManagedServers implements AutoCloseable {
         List<List<String>> groups = groups(host.gpuAddresses(), spec.gpusPerServer(), spec.name());
         Path logs = Path.of(SparkFiles.getRootDirectory(), "stoker-servers");
         List<CompletableFuture<ManagedServer>> starting = new ArrayList<>();
+        // One thread per server: each start waits for /health for up to its timeout, which must neither queue behind
+        // the others nor hold the JVM's common pool.
+        java.util.concurrent.ExecutorService starters = java.util.concurrent.Executors.newFixedThreadPool(
+                groups.size(), r -> {
+                    Thread t = new Thread(r, "stoker-server-start-" + spec.name());
+                    t.setDaemon(true);
+                    return t;
+                });
         for (int i = 0; i < groups.size(); i++) {
             int index = i;
             starting.add(CompletableFuture.supplyAsync(() -> {
@@ -50,8 +58,9 @@ public final class ManagedServers implements AutoCloseable {
                 } catch (IOException e) {
                     throw new UncheckedIOException("cannot start managed server '" + spec.name() + "': " + e, e);
                 }
-            }));
+            }, starters));
         }
+        starters.shutdown(); // the threads end once their start returns
         List<ManagedServer> up = new ArrayList<>();
         RuntimeException failure = null;
         for (CompletableFuture<ManagedServer> f : starting) {
