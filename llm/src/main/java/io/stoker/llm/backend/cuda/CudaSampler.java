@@ -37,8 +37,7 @@ final class CudaSampler implements TokenSampler {
         Slot(SamplingParams params, int vocab, long seed, int[] tokens, int promptLen) {
             this.params = params;
             this.seed = seed;
-            this.penalties = params.repetitionPenalty() != 1 || params.presencePenalty() != 0
-                    || params.frequencyPenalty() != 0;
+            this.penalties = params.hasPenalties();
             this.outputCounts = penalties ? new int[vocab] : null;
             this.seen = penalties ? new boolean[vocab] : null;
             for (int i = 0; i < tokens.length; i++) {
