@@ -76,9 +76,4 @@ final class CudaKvCache implements KvCache {
     public DType dtype() {
         return dtype;
     }
-
-    @Override
-    public long bytes() {
-        return (long) numBlocks * KvCacheDescriptor.bytesPerBlock(k.length, kvHeads, blockSize, headDim, dtype);
-    }
 }
