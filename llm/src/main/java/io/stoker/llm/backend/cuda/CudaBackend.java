@@ -121,11 +121,6 @@ public final class CudaBackend implements Backend {
         return device;
     }
 
-    /** The kernels' launch helpers (for tools that fill or inspect device memory). */
-    public LlmKernels kernels() {
-        return kernels;
-    }
-
     @Override
     public String name() {
         return "cuda";
