@@ -39,7 +39,7 @@ final class CudaKvCache implements KvCache {
     }
 
     CudaDataType cudaType() {
-        return dtype == DType.F32 ? CudaDataType.F32 : CudaDataType.F16;
+        return CudaTensor.cudaType(dtype);
     }
 
     @Override
