@@ -238,9 +238,8 @@ final class CudaSampler implements TokenSampler {
         DeviceBuffer t = oneToken.commit(4);
         kernels.topLogprobs(stream, topIds, topLogprobs, rowLogits, 1, vocab, k);
         kernels.tokenLogprobs(stream, tokenLogprob, rowLogits, t, 1, vocab);
-        int[] allIds = new int[SamplingParams.MAX_LOGPROBS];
-        topIds.copyTo(allIds);
-        int[] top = Arrays.copyOf(allIds, k);
+        int[] top = new int[k];
+        topIds.copyTo(top);
         float[] topL = new float[k];
         topLogprobs.copyTo(topL, 0, k, 0);
         float[] own = new float[1];
