@@ -496,12 +496,6 @@ JNIEXPORT void JNICALL JN(primaryCtxRelease)(JNIEnv *env, jclass c, jint dev) {
     cu_fail(env, "cuDevicePrimaryCtxRelease", D.cuDevicePrimaryCtxRelease(dev));
 }
 
-JNIEXPORT void JNICALL JN(primaryCtxReset)(JNIEnv *env, jclass c, jint dev) {
-    (void) c;
-    NEED_D(cuDevicePrimaryCtxReset, NOTHING);
-    cu_fail(env, "cuDevicePrimaryCtxReset", D.cuDevicePrimaryCtxReset(dev));
-}
-
 JNIEXPORT void JNICALL JN(ctxSetCurrent)(JNIEnv *env, jclass c, jlong ctx) {
     (void) c;
     NEED_D(cuCtxSetCurrent, NOTHING);
@@ -569,24 +563,6 @@ JNIEXPORT jlong JNICALL JN(directBufferAddress)(JNIEnv *env, jclass c, jobject b
     (void) c;
     void *p = (*env)->GetDirectBufferAddress(env, buffer);
     return (jlong) (uintptr_t) p;
-}
-
-JNIEXPORT void JNICALL JN(memcpyHtoD)(JNIEnv *env, jclass c, jlong dst, jlong src, jlong bytes) {
-    (void) c;
-    NEED_D(cuMemcpyHtoD, NOTHING);
-    cu_fail(env, "cuMemcpyHtoD", D.cuMemcpyHtoD((CUdeviceptr) dst, PTR(src), (size_t) bytes));
-}
-
-JNIEXPORT void JNICALL JN(memcpyDtoH)(JNIEnv *env, jclass c, jlong dst, jlong src, jlong bytes) {
-    (void) c;
-    NEED_D(cuMemcpyDtoH, NOTHING);
-    cu_fail(env, "cuMemcpyDtoH", D.cuMemcpyDtoH(PTR(dst), (CUdeviceptr) src, (size_t) bytes));
-}
-
-JNIEXPORT void JNICALL JN(memcpyDtoD)(JNIEnv *env, jclass c, jlong dst, jlong src, jlong bytes) {
-    (void) c;
-    NEED_D(cuMemcpyDtoD, NOTHING);
-    cu_fail(env, "cuMemcpyDtoD", D.cuMemcpyDtoD((CUdeviceptr) dst, (CUdeviceptr) src, (size_t) bytes));
 }
 
 /* Java primitive array <-> device, synchronous. Offsets and sizes in bytes, checked by the caller. */
@@ -938,12 +914,6 @@ JNIEXPORT void JNICALL JN(cublasLtDestroy)(JNIEnv *env, jclass c, jlong h) {
     (void) c;
     NEED_L(cublasLtDestroy, NOTHING);
     blas_fail(env, "cublasLt", "cublasLtDestroy", L.cublasLtDestroy((cublasLtHandle_t) PTR(h)));
-}
-
-JNIEXPORT jlong JNICALL JN(cublasLtVersion)(JNIEnv *env, jclass c) {
-    (void) c;
-    NEED_L(cublasLtGetVersion, 0);
-    return (jlong) L.cublasLtGetVersion();
 }
 
 /*

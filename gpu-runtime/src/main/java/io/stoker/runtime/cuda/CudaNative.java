@@ -60,8 +60,6 @@ final class CudaNative {
 
     static native void primaryCtxRelease(int dev);
 
-    static native void primaryCtxReset(int dev);
-
     static native void ctxSetCurrent(long ctx);
 
     static native long ctxGetCurrent();
@@ -82,12 +80,6 @@ final class CudaNative {
     static native ByteBuffer directBuffer(long address, long bytes);
 
     static native long directBufferAddress(ByteBuffer buffer);
-
-    static native void memcpyHtoD(long dst, long src, long bytes);
-
-    static native void memcpyDtoH(long dst, long src, long bytes);
-
-    static native void memcpyDtoD(long dst, long src, long bytes);
 
     static native void memcpyHtoDArray(long dst, Object array, long byteOffset, long bytes);
 
@@ -175,8 +167,6 @@ final class CudaNative {
     static native long cublasLtCreate();
 
     static native void cublasLtDestroy(long handle);
-
-    static native long cublasLtVersion();
 
     static native void cublasLtMatmul(long handle, int transA, int transB, long m, long n, long k, float alpha, long a,
                                       int aType, long lda, long b, int bType, long ldb, float beta, long c, long d,

@@ -26,6 +26,9 @@ public interface KvCache {
     /** @return the element type: F32, or F16 (half the memory, values rounded to binary16) */
     DType dtype();
 
-    /** @return bytes held */
-    long bytes();
+    /** @return bytes held: {@code numBlocks()} blocks of {@link KvCacheDescriptor#bytesPerBlock} */
+    default long bytes() {
+        return (long) numBlocks() * KvCacheDescriptor.bytesPerBlock(layers(), kvHeads(), blockSize(), headDim(),
+                dtype());
+    }
 }

@@ -33,8 +33,7 @@ public final class Sampler {
         this.params = params;
         this.vocab = vocab;
         this.seed = seed;
-        this.penalties = params.repetitionPenalty() != 1 || params.presencePenalty() != 0
-                || params.frequencyPenalty() != 0;
+        this.penalties = params.hasPenalties();
         this.outputCounts = penalties ? new int[vocab] : null;
         this.seen = penalties ? new boolean[vocab] : null;
         for (int i = 0; i < tokens.length; i++) {

@@ -54,6 +54,11 @@ public record SamplingParams(double temperature, double topP, int topK, double m
         stopTokenIds = stopTokenIds == null ? Set.of() : Set.copyOf(stopTokenIds);
     }
 
+    /** @return whether any of the repetition, presence or frequency penalties is on */
+    public boolean hasPenalties() {
+        return repetitionPenalty != 1 || presencePenalty != 0 || frequencyPenalty != 0;
+    }
+
     private static void check(boolean ok, String message) {
         if (!ok) {
             throw new IllegalArgumentException(message);

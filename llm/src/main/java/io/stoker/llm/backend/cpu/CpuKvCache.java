@@ -91,9 +91,4 @@ final class CpuKvCache implements KvCache {
     public DType dtype() {
         return dtype;
     }
-
-    @Override
-    public long bytes() {
-        return (long) numBlocks * KvCacheDescriptor.bytesPerBlock(layers, kvHeads, blockSize, headDim, dtype);
-    }
 }

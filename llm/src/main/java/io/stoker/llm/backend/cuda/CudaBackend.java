@@ -121,11 +121,6 @@ public final class CudaBackend implements Backend {
         return device;
     }
 
-    /** The kernels' launch helpers (for tools that fill or inspect device memory). */
-    public LlmKernels kernels() {
-        return kernels;
-    }
-
     @Override
     public String name() {
         return "cuda";
@@ -367,9 +362,9 @@ public final class CudaBackend implements Backend {
         if (n == 0) {
             return;
         }
-        long offset = ((long) row0 * t.cols() + col0) * t.elementBytes();
-        DeviceBuffer a = offset == 0 ? t.buffer : t.buffer.slice(offset, t.buffer.bytes() - offset);
         CudaDataType type = t.cudaType();
+        long offset = ((long) row0 * t.cols() + col0) * type.bytes();
+        DeviceBuffer a = offset == 0 ? t.buffer : t.buffer.slice(offset, t.buffer.bytes() - offset);
         DeviceBuffer b = type == CudaDataType.F32 ? xa.buffer : rounded(xa, n, type);
         cublas.gemm(stream, true, false, out, n, in, 1f, a, type, t.cols(), b, type, in, 0f, ya.buffer,
                 CudaDataType.F32, out);

@@ -39,7 +39,7 @@ final class CudaKvCache implements KvCache {
     }
 
     CudaDataType cudaType() {
-        return dtype == DType.F32 ? CudaDataType.F32 : CudaDataType.F16;
+        return CudaTensor.cudaType(dtype);
     }
 
     @Override
@@ -75,10 +75,5 @@ final class CudaKvCache implements KvCache {
     @Override
     public DType dtype() {
         return dtype;
-    }
-
-    @Override
-    public long bytes() {
-        return (long) numBlocks * KvCacheDescriptor.bytesPerBlock(k.length, kvHeads, blockSize, headDim, dtype);
     }
 }

@@ -37,8 +37,7 @@ final class CudaSampler implements TokenSampler {
         Slot(SamplingParams params, int vocab, long seed, int[] tokens, int promptLen) {
             this.params = params;
             this.seed = seed;
-            this.penalties = params.repetitionPenalty() != 1 || params.presencePenalty() != 0
-                    || params.frequencyPenalty() != 0;
+            this.penalties = params.hasPenalties();
             this.outputCounts = penalties ? new int[vocab] : null;
             this.seen = penalties ? new boolean[vocab] : null;
             for (int i = 0; i < tokens.length; i++) {
@@ -239,9 +238,8 @@ final class CudaSampler implements TokenSampler {
         DeviceBuffer t = oneToken.commit(4);
         kernels.topLogprobs(stream, topIds, topLogprobs, rowLogits, 1, vocab, k);
         kernels.tokenLogprobs(stream, tokenLogprob, rowLogits, t, 1, vocab);
-        int[] allIds = new int[SamplingParams.MAX_LOGPROBS];
-        topIds.copyTo(allIds);
-        int[] top = Arrays.copyOf(allIds, k);
+        int[] top = new int[k];
+        topIds.copyTo(top);
         float[] topL = new float[k];
         topLogprobs.copyTo(topL, 0, k, 0);
         float[] own = new float[1];

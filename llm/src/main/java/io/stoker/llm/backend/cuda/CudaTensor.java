@@ -40,10 +40,6 @@ final class CudaTensor implements Tensor {
         };
     }
 
-    int elementBytes() {
-        return dtype == DType.F32 ? 4 : 2;
-    }
-
     @Override
     public String name() {
         return name;

@@ -31,7 +31,6 @@ public final class LlmKernels {
     private static final int ATTENTION_WARPS = 4;
     private static final int ELEMENTWISE_THREADS = 256;
 
-    private final CudaDevice device;
     private final KernelArgs args = new KernelArgs();
     private final CudaFunction rmsnorm;
     private final CudaFunction rope;
@@ -66,7 +65,6 @@ public final class LlmKernels {
 
     /** Compiles (or takes from the cache) and loads the kernels on {@code device}. */
     public LlmKernels(CudaDevice device) {
-        this.device = device;
         CudaModule m = device.module(program());
         rmsnorm = m.function("rmsnorm_f32");
         rope = m.function("rope_f32");
@@ -93,10 +91,6 @@ public final class LlmKernels {
         f32ToF16 = m.function("f32_to_f16");
         f16ToF32 = m.function("f16_to_f32");
         maxBlocks = Math.max(1, device.properties().multiprocessors()) * 8;
-    }
-
-    public CudaDevice device() {
-        return device;
     }
 
     private static void need(DeviceBuffer b, long bytes, String kernel, String what) {
