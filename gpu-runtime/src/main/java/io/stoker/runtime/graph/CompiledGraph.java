@@ -87,7 +87,7 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
     private ScheduledFuture<?> watchdog;
     private volatile RuntimeException failure;
     private volatile boolean closed;
-    private volatile boolean stopped; // closed or failed: one field for the actors' per-op check
+    private final GraphSignals signals = new GraphSignals(); // closed or failed, cancelled: the actors' per-op checks
     private volatile boolean draining;
 
     @SuppressWarnings("unchecked")
@@ -130,7 +130,7 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
                     .get(options.teardownTimeoutMillis(), TimeUnit.MILLISECONDS);
         } catch (Exception e) {
             closed = true;
-            stopped = true;
+            signals.stop();
             for (GraphProgram p : programs) {
                 ActorAccess.get().uninstall(p.actor(), p);
             }
@@ -398,6 +398,7 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
                 ref.claimed = true;
             }
             if (cancel) {
+                signals.cancelled();
                 results.cancel(ref.ticket);
             }
             ref.done = true;
@@ -473,7 +474,7 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
                 return;
             }
             failure = cause;
-            stopped = true;
+            signals.stop();
         }
         LOG.error("graph '{}' failed: {}", name, cause.getMessage());
         scope.close();
@@ -510,7 +511,7 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
                 String what = t.busyDescription(p.actor().name());
                 LOG.warn("graph '{}': killing actor '{}': {}", name, p.actor().name(), what);
                 p.actor().kill(new TaskTimeoutException("graph '" + name + "': " + (what == null ? "a task" : what)
-                        + " ms exceeded taskTimeoutMillis=" + options.taskTimeoutMillis() + "; the actor was killed"
+                        + ", exceeding taskTimeoutMillis=" + options.taskTimeoutMillis() + "; the actor was killed"
                         + " (its thread was interrupted); raise GraphOptions.taskTimeoutMillis if the task is"
                         + " just slow"));
             }
@@ -539,7 +540,7 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
                 return;
             }
             closed = true;
-            stopped = true;
+            signals.stop();
         }
         scope.close();
         stopWatchdog();
@@ -694,7 +695,12 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
 
     /** Whether the actors should stop running this graph's tasks (it was closed or failed). */
     boolean isStopped() {
-        return stopped;
+        return signals.stopped();
+    }
+
+    /** @return true once any execution was cancelled: only then need tasks check their execution's cancel mark */
+    boolean anyCancelled() {
+        return signals.anyCancelled();
     }
 
     @Override

@@ -18,9 +18,11 @@ import java.util.concurrent.CancellationException;
  * for collective peers) and returns, so other graphs on the same actor make progress too. It stops at the next op
  * once the graph is closed or failed, and drops the result of a task that ran while its actor was killed.
  *
- * <p>Per execution and op it performs no allocation besides what the user's method allocates.
+ * <p>Per execution and op it performs no allocation besides what the user's method allocates. The cursor it advances
+ * per task ({@code pc}, {@code seq}) is padded off the neighbouring actors' programs, which are created in the same
+ * loop ({@link io.stoker.runtime.internal.CacheLines}).
  */
-final class GraphProgram implements ActorProgram {
+final class GraphProgram extends GraphProgramCursorPad implements ActorProgram {
     private static final int MAX_OPS_PER_PASS = 64;
 
     private final CompiledGraph<?, ?> graph;
@@ -31,12 +33,12 @@ final class GraphProgram implements ActorProgram {
     final TaskOp[] ops;
     private final ResultRing results;
     private final boolean timings;
+    /** Whether tasks read the clock when they start: for timings, and for the task-timeout watchdog. */
+    private final boolean clocked;
     private final long[] traceSeq;
     private final long[] traceStart;
     private final long[] traceEnd;
     private final int traceMask;
-    private int pc;
-    private long seq;
 
     GraphProgram(CompiledGraph<?, ?> graph, ActorHandle<?> actor, TaskOp[] ops, ResultRing results, boolean timings,
                  int traceCapacity) {
@@ -48,6 +50,7 @@ final class GraphProgram implements ActorProgram {
         this.ops = ops;
         this.results = results;
         this.timings = timings;
+        this.clocked = timings || graph.options().taskTimeoutMillis() > 0;
         int cap = Integer.highestOneBit(Math.max(1, traceCapacity) * 2 - 1);
         this.traceMask = cap - 1;
         int n = timings ? cap * ops.length : 0;
@@ -152,7 +155,7 @@ final class GraphProgram implements ActorProgram {
             return upstream;
         }
         TaskFailure skipped = op.bindArgs(seq);
-        if (skipped == null && results.isCancelled(seq)) {
+        if (skipped == null && isCancelled()) {
             skipped = cancelled(op);
         }
         if (skipped != null) {
@@ -160,7 +163,7 @@ final class GraphProgram implements ActorProgram {
             progress.failed(seq, skipped);
             return skipped;
         }
-        long start = System.nanoTime();
+        long start = clocked ? System.nanoTime() : 0L; // a clock read per task is a measurable share of a hop
         op.startNanos = start;
         if (timings) {
             results.markStart(seq, start);
@@ -181,6 +184,10 @@ final class GraphProgram implements ActorProgram {
         }
     }
 
+    private boolean isCancelled() {
+        return graph.anyCancelled() && results.isCancelled(seq);
+    }
+
     private TaskFailure cancelled(TaskOp op) {
         return new TaskFailure(op.actorName, op.methodName, op.label, seq,
                 new CancellationException("execution " + seq + " was cancelled before this task started"));
@@ -196,7 +203,7 @@ final class GraphProgram implements ActorProgram {
                 Object in = op.upstreamFailure();
                 if (in == null) {
                     TaskFailure argError = op.bindArgs(seq);
-                    in = argError != null ? argError : results.isCancelled(seq) ? cancelled(op) : op.args[0];
+                    in = argError != null ? argError : isCancelled() ? cancelled(op) : op.args[0];
                 }
                 op.startNanos = System.nanoTime();
                 if (timings) {
@@ -288,4 +295,22 @@ final class GraphProgram implements ActorProgram {
     interface SpanVisitor {
         void visit(TaskOp op, long seq, long startNanos, long endNanos);
     }
+}
+
+/** Padding before {@link GraphProgramCursor}. */
+abstract class GraphProgramPad {
+    @SuppressWarnings("unused")
+    long p00, p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12, p13, p14, p15;
+}
+
+/** Where a {@link GraphProgram} is: the op it runs next and the execution it runs. */
+abstract class GraphProgramCursor extends GraphProgramPad {
+    int pc;
+    long seq;
+}
+
+/** Padding after {@link GraphProgramCursor}. */
+abstract class GraphProgramCursorPad extends GraphProgramCursor {
+    @SuppressWarnings("unused")
+    long q00, q01, q02, q03, q04, q05, q06, q07, q08, q09, q10, q11, q12, q13, q14, q15;
 }

@@ -7,9 +7,11 @@ import io.stoker.runtime.comm.CollectiveHandle;
 /**
  * One step of an actor's schedule for one graph: read every distinct upstream value, compute (a method call, a
  * function, or this rank's part of a collective), write the result to every downstream channel and graph output.
- * All arrays are allocated at compile time and reused for every execution. Used only by the actor's thread.
+ * All arrays are allocated at compile time and reused for every execution. Used only by the actor's thread; the
+ * fields it writes per execution are padded off the neighbouring ops, which may belong to other actors
+ * ({@link io.stoker.runtime.internal.CacheLines}).
  */
-final class TaskOp {
+final class TaskOp extends TaskOpStatePad {
     final int nodeId;
     final String label;
     final String actorName;
@@ -18,7 +20,6 @@ final class TaskOp {
     final ChannelReader<Object>[] sources;
     final String[] sourceLabels;
     final Object[] sourceValues;
-    int sourcesRead;
 
     /**
      * Per argument: index into {@link #sources} and the projection to apply (null: the whole value), or -1 and the
@@ -32,8 +33,6 @@ final class TaskOp {
     final Invoker invoker;
     final CollectiveGroup collective;
     final int rank;
-    CollectiveHandle pending;
-    long startNanos;
 
     final ChannelWriter<Object>[] outputs;
     final String[] outputLabels;
@@ -134,4 +133,23 @@ final class TaskOp {
         java.util.Arrays.fill(sourceValues, null);
         java.util.Arrays.fill(args, null);
     }
+}
+
+/** Padding before {@link TaskOpState}. */
+abstract class TaskOpPad {
+    @SuppressWarnings("unused")
+    long p00, p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12, p13, p14, p15;
+}
+
+/** What a {@link TaskOp} writes per execution. */
+abstract class TaskOpState extends TaskOpPad {
+    int sourcesRead;
+    CollectiveHandle pending;
+    long startNanos;
+}
+
+/** Padding after {@link TaskOpState}. */
+abstract class TaskOpStatePad extends TaskOpState {
+    @SuppressWarnings("unused")
+    long q00, q01, q02, q03, q04, q05, q06, q07, q08, q09, q10, q11, q12, q13, q14, q15;
 }

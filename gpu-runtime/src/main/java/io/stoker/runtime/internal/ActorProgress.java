@@ -8,29 +8,28 @@ import java.lang.invoke.VarHandle;
  * last execution all its tasks finished, and the last execution in which one of its tasks failed. Communicators read
  * it to fail a collective at once when a rank will never join it.
  *
+ * <p>One object per actor and graph, all created together: the written fields are padded off their neighbours'
+ * cache lines ({@link CacheLines}).
+ *
  * <p>Thread-safety: written by the actor's thread only; {@link #endedThrough()}, {@link #failedExecution()} and
  * {@link #failure()} may be read by any thread.
  */
-public final class ActorProgress {
+public final class ActorProgress extends ActorProgressFields {
     private static final VarHandle ENDED;
 
     static {
         try {
-            ENDED = MethodHandles.lookup().findVarHandle(ActorProgress.class, "ended", long.class);
+            ENDED = MethodHandles.lookup().findVarHandle(ActorProgressFields.class, "ended", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
     }
 
-    private final String actorName;
-    private long current;
-    @SuppressWarnings("unused") // accessed through ENDED
-    private long ended = -1;
-    private volatile Throwable failure;
-    private volatile long failedExecution = -1;
+    @SuppressWarnings("unused")
+    long q00, q01, q02, q03, q04, q05, q06, q07, q08, q09, q10, q11, q12, q13, q14, q15;
 
     public ActorProgress(String actorName) {
-        this.actorName = actorName;
+        super(actorName);
     }
 
     public String actorName() {
@@ -71,5 +70,25 @@ public final class ActorProgress {
     /** @return why the task of {@link #failedExecution()} failed */
     public Throwable failure() {
         return failure;
+    }
+}
+
+/** Padding before {@link ActorProgressFields}. */
+abstract class ActorProgressPad {
+    @SuppressWarnings("unused")
+    long p00, p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12, p13, p14, p15;
+}
+
+/** The fields of {@link ActorProgress}, between two pads. */
+abstract class ActorProgressFields extends ActorProgressPad {
+    final String actorName;
+    long current;
+    @SuppressWarnings("unused") // accessed through ActorProgress.ENDED
+    long ended = -1;
+    volatile Throwable failure;
+    volatile long failedExecution = -1;
+
+    ActorProgressFields(String actorName) {
+        this.actorName = actorName;
     }
 }

@@ -11,17 +11,15 @@ import java.lang.invoke.VarHandle;
  * know which graph and execution they belong to ({@link #enterTask}).
  *
  * <p>Thread-safety: the mark/enter methods are called by this thread only; the readers by any thread (racy reads of
- * diagnostics; the task serial and owner are published with release stores).
+ * diagnostics; the owner is published with a release store after the fields it guards).
  */
 public final class ActorThread extends Thread {
     private static final VarHandle OWNER;
-    private static final VarHandle SERIAL;
 
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
             OWNER = l.findVarHandle(ActorThread.class, "busyOwner", Object.class);
-            SERIAL = l.findVarHandle(ActorThread.class, "taskSerial", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -32,8 +30,6 @@ public final class ActorThread extends Thread {
     private long busySinceNanos;
     @SuppressWarnings("unused") // accessed through OWNER
     private Object busyOwner;
-    @SuppressWarnings("unused") // accessed through SERIAL
-    private long taskSerial;
     private GraphScope scope;
     private ActorProgress progress;
 
@@ -53,31 +49,38 @@ public final class ActorThread extends Thread {
         return waitPolicy;
     }
 
-    /** Records that this thread starts running {@code what} for {@code owner} (a graph program, or null). */
+    /**
+     * Records that this thread starts running {@code what} for {@code owner} (a graph program, or null).
+     *
+     * @param nowNanos when it started ({@link System#nanoTime()}), or 0 when the caller does not read the clock per
+     *                 task (descriptions then leave out the duration)
+     */
     public void markBusy(Object owner, String what, long nowNanos) {
         busySinceNanos = nowNanos;
         busyWith = what;
-        OWNER.setRelease(this, owner);
-        SERIAL.setRelease(this, (long) SERIAL.get(this) + 1); // publishes the fields above
+        OWNER.setRelease(this, owner); // publishes the fields above
     }
 
     /** Clears {@link #markBusy}. */
     public void markIdle() {
         OWNER.setRelease(this, null);
-        busyWith = null;
     }
 
-    /** @return what this thread runs now and for how long, or null when it runs no task (racy, for messages) */
+    /** @return what this thread runs now and, when known, for how long, or null when it runs no task (racy) */
     public String busyDescription(String actorName) {
-        String what = busyWith;
-        if (what == null) {
+        if (OWNER.getAcquire(this) == null) {
             return null;
         }
-        long ms = (System.nanoTime() - busySinceNanos) / 1_000_000;
+        String what = busyWith;
+        long since = busySinceNanos;
+        if (since == 0) {
+            return actorName + " running " + what;
+        }
+        long ms = (System.nanoTime() - since) / 1_000_000;
         return actorName + " running " + what + " for " + ms + " ms";
     }
 
-    /** @return when the running task started ({@link System#nanoTime()}); read after {@link #busyOwner()} */
+    /** @return when the running task started ({@link System#nanoTime()}), or 0; read after {@link #busyOwner()} */
     public long busySinceNanos() {
         return busySinceNanos;
     }
@@ -85,11 +88,6 @@ public final class ActorThread extends Thread {
     /** @return the owner given to the running task's {@link #markBusy}, or null when idle */
     public Object busyOwner() {
         return OWNER.getAcquire(this);
-    }
-
-    /** @return a number that changes whenever a new task starts */
-    public long taskSerial() {
-        return (long) SERIAL.getAcquire(this);
     }
 
     /** Marks that the next calls on this thread run inside execution {@code progress.current()} of {@code scope}. */

@@ -127,7 +127,7 @@ class GraphLifecycleTest {
             ExecutionRef<Integer> stuck = cg.execute(30_000);
             assertThatThrownBy(() -> stuck.get(20, TimeUnit.SECONDS)).isInstanceOf(GraphUnavailableException.class)
                     .hasMessageContaining("sleeper running sleeper.sleep")
-                    .hasMessageContaining("exceeded taskTimeoutMillis=300")
+                    .hasMessageContaining("exceeding taskTimeoutMillis=300")
                     .hasRootCauseInstanceOf(TaskTimeoutException.class);
             assertThat(System.nanoTime() - t0).as("failed near the timeout, not after the 30 s task")
                     .isLessThan(TimeUnit.SECONDS.toNanos(10));
