@@ -24,8 +24,9 @@ import java.util.TreeMap;
 public record LlmSpec(Map<String, String> options, String model, String systemPrompt, String chatTemplate,
                       String chatTemplateOverride, SamplingParams defaults, boolean returnTokenIds,
                       boolean returnLogprobs, Map<String, String> outputNames, boolean failOnError, int engines,
-                      int tensorParallel, int pipelineParallel, int threads, long kvCacheBytes, int maxBatchTokens, int maxNumSeqs,
-                      int maxModelLen, String dtype, int batchRows, int maxInFlightPerTask, long timeoutMillis,
+                      int tensorParallel, int pipelineParallel, int threads, long kvCacheBytes, int maxBatchTokens,
+                      int maxNumSeqs, int maxModelLen, String dtype, int batchRows, int maxInFlightPerTask,
+                      long timeoutMillis,
                       Http http, boolean returnHttpStatus, boolean returnRawResponse, boolean kvCacheF16,
                       boolean prefixCaching, boolean orderByPrefix, String device)
         implements Serializable {

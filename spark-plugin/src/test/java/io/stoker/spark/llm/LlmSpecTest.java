@@ -69,7 +69,8 @@ class LlmSpecTest {
         assertThat(pp.tensorParallel()).isEqualTo(1);
         assertThat(pp.gpusPerEngine()).isEqualTo(2);
         assertThat(pp.gpusPerEngineOption()).isEqualTo(LlmOption.PIPELINE_PARALLEL);
-        assertThat(Llm.model("demo").tensorParallel(4).spec().gpusPerEngineOption()).isEqualTo(LlmOption.TENSOR_PARALLEL);
+        assertThat(Llm.model("demo").tensorParallel(4).spec().gpusPerEngineOption())
+                .isEqualTo(LlmOption.TENSOR_PARALLEL);
         assertThat(Llm.model("demo").pipelineParallel(3).spec()).isEqualTo(LlmSpec.parse(Map.of("model", "demo",
                 "pipeline_parallel", "3")));
         assertThat(LlmSpec.parse(pp.toOptions())).isEqualTo(pp);
@@ -83,7 +84,8 @@ class LlmSpecTest {
                 .hasMessageContaining("LLM option 'pipeline_parallel' = 'two' is not a whole number");
         assertThatThrownBy(() -> Llm.model("demo").tensorParallel(2).pipelineParallel(2).spec())
                 .isInstanceOf(LlmConfigException.class)
-                .hasMessageContaining("LLM options 'tensor_parallel' = 2 and 'pipeline_parallel' = 2 cannot be combined")
+                .hasMessageContaining("LLM options 'tensor_parallel' = 2 and 'pipeline_parallel' = 2 cannot be"
+                        + " combined")
                 .hasMessageContaining("set one of them to 1");
         assertThat(Llm.model("demo").tensorParallel(1).pipelineParallel(2).spec().gpusPerEngine())
                 .as("tensor_parallel = 1 is not a combination").isEqualTo(2);
