@@ -93,6 +93,29 @@ final class SimulatedGpuCluster {
         return m;
     }
 
+    /**
+     * @return per executor, its live runtime actors whose name matches {@code namePattern} (a regex), each as
+     * {@code name@gpu,gpu} (the GPU ids it holds), as its tasks see them
+     */
+    static Map<String, List<String>> actorGpus(SparkSession spark, String namePattern) {
+        String session = DriverState.forContext(spark.sparkContext()).session();
+        Map<String, List<String>> out = new TreeMap<>();
+        for (String s : spark.range(0, 8, 1, 8).mapPartitions((MapPartitionsFunction<Long, String>) it -> {
+            ExecutorRuntime rt = ExecutorRuntimes.find(session, SparkEnv.get().executorId());
+            List<String> a = new ArrayList<>();
+            for (io.stoker.runtime.actor.ActorHandle<?> h : rt.runtime().actors()) {
+                if (h.isAlive() && h.name().matches(namePattern)) {
+                    a.add(h.name() + "@" + String.join(",", h.gpuIds()));
+                }
+            }
+            return List.of(SparkEnv.get().executorId() + "=" + String.join(";", a)).iterator();
+        }, Encoders.STRING()).collectAsList()) {
+            String[] kv = s.split("=", 2);
+            out.put(kv[0], kv[1].isEmpty() ? List.of() : List.of(kv[1].split(";")));
+        }
+        return out;
+    }
+
     /** @return per executor, the backends of the engines of its LLM processors (e.g. cuda:2), as its tasks see them */
     static Map<String, List<String>> engineBackends(SparkSession spark) {
         String session = DriverState.forContext(spark.sparkContext()).session();

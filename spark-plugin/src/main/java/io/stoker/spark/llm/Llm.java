@@ -242,6 +242,11 @@ public final class Llm implements Serializable {
         return option(LlmOption.TENSOR_PARALLEL.key(), n);
     }
 
+    /** Pipeline stages per engine (see {@link LlmOption#PIPELINE_PARALLEL}). */
+    public Llm pipelineParallel(int n) {
+        return option(LlmOption.PIPELINE_PARALLEL.key(), n);
+    }
+
     public Llm threads(int n) {
         return option(LlmOption.THREADS.key(), n);
     }

@@ -38,12 +38,14 @@ public enum LlmOption {
     FAIL_ON_ERROR("fail_on_error", "false", "Fail the job at the first bad row (naming it) instead of returning the"
             + " row with its error column set."),
     // Engine
-    ENGINES("engines", "auto", "Engines per executor: auto = one per GPU group (tensor_parallel GPUs), or one CPU"
-            + " engine when the executor has no GPUs; or a number."),
+    ENGINES("engines", "auto", "Engines per executor: auto = one per GPU group (tensor_parallel or pipeline_parallel"
+            + " GPUs), or one CPU engine when the executor has no GPUs; or a number."),
     DEVICE("device", "auto", "Where local engines run: auto = CUDA when the executor has Spark GPU addresses and a"
             + " CUDA driver (or the simulator), else the CPU; cpu; or cuda (one engine per GPU Spark assigned; an"
             + " executor without GPU resources uses device 0)."),
-    TENSOR_PARALLEL("tensor_parallel", "1", "GPUs (or CPU shards) per engine."),
+    TENSOR_PARALLEL("tensor_parallel", "1", "GPUs (or CPU shards) per engine, each holding a slice of every layer."),
+    PIPELINE_PARALLEL("pipeline_parallel", "1", "Pipeline stages per engine, one GPU (or CPU actor) each, each holding"
+            + " a contiguous range of layers; at most the model's layer count. Not combined with tensor_parallel > 1."),
     THREADS("threads", "auto", "CPU kernel threads per engine; auto = the executor's cores divided by its engines."),
     KV_CACHE_MB("kv_cache_mb", "256", "KV-cache budget per engine, in MiB."),
     MAX_BATCH_TOKENS("max_batch_tokens", "512", "Token budget of one engine step (decode tokens plus prefill chunks)."),

@@ -29,8 +29,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *   RowBatch (finished)  ─▶ assembler actor: results ─▶ Arrow batch
  * </pre>
  * The engine continuously batches the rows of every task that feeds it; while it steps, the preparer already
- * tokenizes the next batches. Lanes: one per GPU group (tensor_parallel GPUs) on a GPU executor, one CPU engine
- * otherwise, or the call's {@code engines} option; tasks spread their batches over lanes round-robin.
+ * tokenizes the next batches. Lanes: one per GPU group (tensor_parallel or pipeline_parallel GPUs) on a GPU executor,
+ * one CPU engine otherwise, or the call's {@code engines} option; tasks spread their batches over lanes round-robin.
  *
  * <p>Device ({@code device} option): on CUDA each lane's engine actor is pinned to one Spark GPU address, builds its
  * engine there (the CUDA context belongs to that actor's thread) and runs the engine's steps itself; see
@@ -67,18 +67,20 @@ public final class LlmProcessor implements RowProcessor {
         try {
             checkDtype(spec, model);
             int gpus = host.gpuAddresses().size();
-            int tp = spec.tensorParallel();
+            int width = spec.gpusPerEngine();
             boolean cuda = useCuda(host, spec);
+            checkPipelineStages(spec, model);
             boolean cpuAsked = spec.device().equals("cpu");
-            int n = spec.engines() > 0 ? spec.engines() : cpuAsked ? 1 : Math.max(1, gpus / tp);
-            if (cuda && gpus > 0 && n * tp > gpus) {
+            int n = spec.engines() > 0 ? spec.engines() : cpuAsked ? 1 : Math.max(1, gpus / width);
+            if (cuda && gpus > 0 && n * width > gpus) {
                 throw new LlmConfigException("LLM option 'engines' = " + n + ", but executor " + host.executorId()
                         + " has " + gpus + " GPU(s) " + host.gpuAddresses() + " and each CUDA engine needs "
-                        + tp + " of its own (tensor_parallel); use engines=auto or at most " + gpus / tp);
+                        + width + " of its own (" + spec.gpusPerEngineOption().key() + "); use engines=auto or at most "
+                        + gpus / width);
             }
             // device=cpu leaves the executor's GPUs to others; auto on a GPU executor without CUDA keeps one CPU
             // engine per GPU group
-            boolean pinGpus = cuda ? gpus > 0 : !cpuAsked && spec.engines() == 0 && gpus >= tp;
+            boolean pinGpus = cuda ? gpus > 0 : !cpuAsked && spec.engines() == 0 && gpus >= width;
             int threads = spec.threads() > 0 ? spec.threads()
                     : Math.max(1, (int) Math.round(host.conf().effectiveRuntimeCpus()) / n);
             EngineConfig cfg = EngineConfig.defaults().withKvCacheBytes(spec.kvCacheBytes())
@@ -90,9 +92,9 @@ public final class LlmProcessor implements RowProcessor {
             long id = IDS.incrementAndGet();
             for (int i = 0; i < n; i++) {
                 String name = "llm" + id + "-" + i;
-                lanes.add(cuda && tp > 1 ? cudaTensorParallelLane(host, rt, model, cfg, tp, name)
+                lanes.add(cuda && width > 1 ? cudaParallelLane(host, rt, model, cfg, spec, name)
                         : cuda ? cudaLane(host, rt, model, cfg, pinGpus ? null : String.valueOf(i), name)
-                        : lane(host, rt, model, cfg, tp, pinGpus, name));
+                        : lane(host, rt, model, cfg, spec, pinGpus, name));
             }
         } catch (RuntimeException | Error e) {
             new LlmProcessor(key, model, lanes).close();
@@ -140,11 +142,13 @@ public final class LlmProcessor implements RowProcessor {
                     + " cannot use CUDA: " + why + "; install the NVIDIA driver (or set stoker.cuda.libraryPath), use"
                     + " -Dstoker.cuda=sim for the simulator, or set device=cpu");
         }
-        if (spec.tensorParallel() > 1 && host.gpuAddresses().size() < spec.tensorParallel()) {
-            throw new LlmConfigException("LLM option 'tensor_parallel' = " + spec.tensorParallel() + " on CUDA needs"
-                    + " that many GPUs per executor, but Spark gave executor " + host.executorId() + " "
-                    + host.gpuAddresses().size() + " " + host.gpuAddresses() + "; set spark.executor.resource.gpu.amount"
-                    + " to a multiple of it, or lower tensor_parallel");
+        int width = spec.gpusPerEngine();
+        if (width > 1 && host.gpuAddresses().size() < width) {
+            String option = spec.gpusPerEngineOption().key();
+            throw new LlmConfigException("LLM option '" + option + "' = " + width + " on CUDA needs that many GPUs per"
+                    + " executor, but Spark gave executor " + host.executorId() + " " + host.gpuAddresses().size() + " "
+                    + host.gpuAddresses() + "; set spark.executor.resource.gpu.amount to a multiple of it, or lower "
+                    + option);
         }
         return true;
     }
@@ -172,28 +176,37 @@ public final class LlmProcessor implements RowProcessor {
     }
 
     /**
-     * A lane whose engine spans {@code tp} GPUs: the engine actor runs the scheduler and steps a tensor-parallel
-     * executor whose ranks are GPU actors, one per GPU address of the runtime, joined by NCCL.
+     * A lane whose engine spans {@link LlmSpec#gpusPerEngine} GPUs: the engine actor runs the scheduler and steps a
+     * tensor-parallel executor (ranks joined by NCCL) or a pipeline-parallel one (stages passing hidden states over
+     * GPU channels), whose workers are GPU actors, one per GPU address of the runtime.
      */
-    private static Lane cudaTensorParallelLane(ExecutorRuntime host, StokerRuntime rt, LoadedModel model,
-                                               EngineConfig cfg, int tp, String name) {
+    private static Lane cudaParallelLane(ExecutorRuntime host, StokerRuntime rt, LoadedModel model,
+                                         EngineConfig cfg, LlmSpec spec, String name) {
         ActorHandle<EngineActor> engine = rt.createActor(ActorSpec.<EngineActor>of(name + "-engine", ctx -> {
             EngineConfig c = cfg.withBackend("cuda");
-            LlmEngine e = new LlmEngine(model, ParallelExecutor.tensorParallel(rt, model, c, tp), c);
-            return new EngineActor(e, "the " + tp + " GPUs of tensor-parallel engine " + name,
+            LlmEngine e = new LlmEngine(model, parallelExecutor(rt, model, c, spec), c);
+            return new EngineActor(e, "the " + spec.gpusPerEngine() + " GPUs of " + (spec.pipelineParallel() > 1
+                    ? "pipeline" : "tensor") + "-parallel engine " + name,
                     (where, cause) -> FatalDeviceErrorExit.handle(host.executorId(), where, cause));
         }));
         return finishLane(host, rt, model, cfg, engine, name);
     }
 
-    private static Lane lane(ExecutorRuntime host, StokerRuntime rt, LoadedModel model, EngineConfig cfg, int tp,
+    private static Lane lane(ExecutorRuntime host, StokerRuntime rt, LoadedModel model, EngineConfig cfg, LlmSpec spec,
                              boolean pinGpus, String name) {
         ActorHandle<EngineActor> engine = rt.createActor(ActorSpec.<EngineActor>of(name + "-engine", ctx -> {
-            ModelExecutor ex = tp > 1 ? ParallelExecutor.tensorParallel(rt, model, cfg, tp)
+            ModelExecutor ex = spec.gpusPerEngine() > 1 ? parallelExecutor(rt, model, cfg, spec)
                     : new io.stoker.llm.batch.LocalExecutor(model, cfg);
             return new EngineActor(new LlmEngine(model, ex, cfg).start());
-        }).withGpus(pinGpus ? tp : 0));
+        }).withGpus(pinGpus ? spec.gpusPerEngine() : 0));
         return finishLane(host, rt, model, cfg, engine, name);
+    }
+
+    /** The executor of an engine over several workers: pipeline stages or tensor-parallel ranks (never both). */
+    private static ParallelExecutor parallelExecutor(StokerRuntime rt, LoadedModel model, EngineConfig cfg,
+                                                     LlmSpec spec) {
+        return spec.pipelineParallel() > 1 ? ParallelExecutor.pipelineParallel(rt, model, cfg, spec.pipelineParallel())
+                : ParallelExecutor.tensorParallel(rt, model, cfg, spec.tensorParallel());
     }
 
     private static Lane finishLane(ExecutorRuntime host, StokerRuntime rt, LoadedModel model, EngineConfig cfg,
@@ -229,6 +242,16 @@ public final class LlmProcessor implements RowProcessor {
             }
         }
         return model;
+    }
+
+    /** Each pipeline stage needs at least one layer: refuses more stages than the model has layers. */
+    private static void checkPipelineStages(LlmSpec spec, LoadedModel model) {
+        int layers = model.config().numHiddenLayers();
+        if (spec.pipelineParallel() > layers) {
+            throw new LlmConfigException("LLM option 'pipeline_parallel' = " + spec.pipelineParallel() + ", but model "
+                    + spec.model() + " has " + layers + " layer(s) and each pipeline stage needs at least one; use"
+                    + " pipeline_parallel of at most " + layers);
+        }
     }
 
     private static void checkDtype(LlmSpec spec, LoadedModel model) {

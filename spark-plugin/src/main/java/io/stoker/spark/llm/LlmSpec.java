@@ -24,8 +24,9 @@ import java.util.TreeMap;
 public record LlmSpec(Map<String, String> options, String model, String systemPrompt, String chatTemplate,
                       String chatTemplateOverride, SamplingParams defaults, boolean returnTokenIds,
                       boolean returnLogprobs, Map<String, String> outputNames, boolean failOnError, int engines,
-                      int tensorParallel, int threads, long kvCacheBytes, int maxBatchTokens, int maxNumSeqs,
-                      int maxModelLen, String dtype, int batchRows, int maxInFlightPerTask, long timeoutMillis,
+                      int tensorParallel, int pipelineParallel, int threads, long kvCacheBytes, int maxBatchTokens,
+                      int maxNumSeqs, int maxModelLen, String dtype, int batchRows, int maxInFlightPerTask,
+                      long timeoutMillis,
                       Http http, boolean returnHttpStatus, boolean returnRawResponse, boolean kvCacheF16,
                       boolean prefixCaching, boolean orderByPrefix, String device)
         implements Serializable {
@@ -129,6 +130,12 @@ public record LlmSpec(Map<String, String> options, String model, String systemPr
         Map<String, String> names = r.outputNames();
         int engines = r.autoOrInt(LlmOption.ENGINES, 1, 1024);
         int tp = (int) r.longIn(LlmOption.TENSOR_PARALLEL, 1, 64);
+        int pp = (int) r.longIn(LlmOption.PIPELINE_PARALLEL, 1, 64);
+        if (tp > 1 && pp > 1) {
+            problems.add("LLM options 'tensor_parallel' = " + tp + " and 'pipeline_parallel' = " + pp + " cannot be"
+                    + " combined: an engine splits the model either into tensor-parallel ranks or into pipeline stages,"
+                    + " not both; set one of them to 1");
+        }
         String device = r.oneOf(LlmOption.DEVICE, "auto", "cpu", "cuda");
         int threads = r.autoOrInt(LlmOption.THREADS, 1, 4096);
         long kvMb = r.longIn(LlmOption.KV_CACHE_MB, 1, 1L << 30);
@@ -178,13 +185,26 @@ public record LlmSpec(Map<String, String> options, String model, String systemPr
         return new LlmSpec(opts, model.trim(), system.isEmpty() ? null : system, template,
                 r.string(LlmOption.CHAT_TEMPLATE_OVERRIDE).isEmpty() ? null : r.string(LlmOption.CHAT_TEMPLATE_OVERRIDE),
                 defaults, returnTokenIds, returnLogprobs || defaults.logprobs() > 0, names, failOnError, engines, tp,
-                threads, kvMb << 20, maxBatchTokens, maxNumSeqs, maxModelLen, dtype, batchRows, inFlight, timeout,
+                pp, threads, kvMb << 20, maxBatchTokens, maxNumSeqs, maxModelLen, dtype, batchRows, inFlight, timeout,
                 http, returnHttpStatus, returnRawResponse, kvF16, prefixCaching, orderByPrefix, device);
     }
 
     /** @return true when rows go to an OpenAI-compatible server rather than a local engine */
     public boolean isHttp() {
         return http != null;
+    }
+
+    /** @return the GPUs (or CPU worker actors) one engine spans: tensor_parallel times pipeline_parallel */
+    public int gpusPerEngine() {
+        return tensorParallel * pipelineParallel;
+    }
+
+    /**
+     * @return the option that sets {@link #gpusPerEngine} (for error messages): pipeline_parallel when it is above 1,
+     * else tensor_parallel ({@link #parse} refuses both above 1)
+     */
+    public LlmOption gpusPerEngineOption() {
+        return pipelineParallel > 1 ? LlmOption.PIPELINE_PARALLEL : LlmOption.TENSOR_PARALLEL;
     }
 
     /** @return true when the call set this option itself (rather than relying on its default) */
@@ -213,7 +233,8 @@ public record LlmSpec(Map<String, String> options, String model, String systemPr
                     + http.maxRetries() + "|" + http.initialBackoffMillis() + "|" + http.requestTimeoutMillis();
         }
         StringBuilder b = new StringBuilder(model);
-        for (LlmOption o : new LlmOption[]{LlmOption.DEVICE, LlmOption.ENGINES, LlmOption.TENSOR_PARALLEL, LlmOption.THREADS,
+        for (LlmOption o : new LlmOption[]{LlmOption.DEVICE, LlmOption.ENGINES, LlmOption.TENSOR_PARALLEL,
+                LlmOption.PIPELINE_PARALLEL, LlmOption.THREADS,
                 LlmOption.KV_CACHE_MB, LlmOption.MAX_BATCH_TOKENS, LlmOption.MAX_NUM_SEQS, LlmOption.MAX_MODEL_LEN,
                 LlmOption.DTYPE, LlmOption.KV_CACHE_DTYPE, LlmOption.PREFIX_CACHING}) {
             b.append('|').append(o.key()).append('=').append(options.getOrDefault(o.key(), o.defaultValue()));

@@ -206,6 +206,40 @@ class LlmMapLocalTest {
         return m;
     }
 
+    /**
+     * pipeline_parallel=2 from SQL on the CPU: one engine over two stage actors (one layer each) gives the single-worker
+     * engine's tokens for every row, one row out per row in; more stages than layers is refused, naming the option.
+     */
+    @Test
+    void shouldRunPipelineParallelFromSqlWithTheSingleEnginesTokens() throws Exception {
+        Dataset<Row> in = spark.range(0, 12, 1, 3).selectExpr("id", "concat('question ', id) AS q");
+        Llm single = tiny().maxTokens(6).option("ignore_eos", true).returnTokenIds(true).device("cpu");
+        Map<Long, List<Integer>> reference = tokens(in.transform(Stoker.llm(single).prompt(col("q"))));
+        assertThat(reference).hasSize(12).allSatisfy((id, t) -> assertThat(t).hasSize(6));
+        in.createOrReplaceTempView("pp");
+        String call = "llm_generate(q, 'model', '" + model + "', 'max_tokens', 6, 'ignore_eos', 'true',"
+                + " 'return_token_ids', 'true', 'device', 'cpu', 'pipeline_parallel', ";
+        List<Row> rows = spark.sql("SELECT id, " + call + "2).token_ids AS t FROM pp").collectAsList();
+        assertThat(rows).as("one row out per row in").hasSize(12);
+        Map<Long, List<Integer>> pipelined = new TreeMap<>();
+        for (Row r : rows) {
+            assertThat(pipelined.put(r.getLong(0), r.getList(1))).as("row " + r.getLong(0) + " once").isNull();
+        }
+        assertThat(pipelined).isEqualTo(reference);
+        awaitProcessor(single.pipelineParallel(2).spec());
+        List<String> stages = new ArrayList<>();
+        for (io.stoker.runtime.actor.ActorHandle<?> a : runtime().runtime().actors()) {
+            if (a.isAlive() && a.name().matches("pp\\d+-stage-\\d+")) {
+                stages.add(a.name().replaceAll("^pp\\d+-", ""));
+            }
+        }
+        assertThat(stages).as("the engine's pipeline stage actors").containsExactlyInAnyOrder("stage-0", "stage-1");
+
+        assertThatThrownBy(() -> spark.sql("SELECT " + call + "3) FROM pp").collect())
+                .hasMessageContaining("LLM option 'pipeline_parallel' = 3, but model " + model + " has 2 layer(s)")
+                .hasMessageContaining("use pipeline_parallel of at most 2");
+    }
+
     @Test
     void shouldPruneUnusedCallsAndPushInputFiltersBelowTheCall() {
         Dataset<Row> in = spark.range(0, 30, 1, 2).selectExpr("id", "concat('q', id) AS q", "id * 2 AS unused");

@@ -60,6 +60,38 @@ class LlmSpecTest {
     }
 
     @Test
+    void shouldReadPipelineParallelAndRefuseBadValuesOrTheCombinationWithTensorParallel() {
+        LlmSpec one = Llm.model("demo").spec();
+        assertThat(one.pipelineParallel()).isEqualTo(1);
+        assertThat(one.gpusPerEngine()).isEqualTo(1);
+        LlmSpec pp = LlmSpec.parse(Map.of("model", "demo", "Pipeline-Parallel", " 2 "));
+        assertThat(pp.pipelineParallel()).isEqualTo(2);
+        assertThat(pp.tensorParallel()).isEqualTo(1);
+        assertThat(pp.gpusPerEngine()).isEqualTo(2);
+        assertThat(pp.gpusPerEngineOption()).isEqualTo(LlmOption.PIPELINE_PARALLEL);
+        assertThat(Llm.model("demo").tensorParallel(4).spec().gpusPerEngineOption())
+                .isEqualTo(LlmOption.TENSOR_PARALLEL);
+        assertThat(Llm.model("demo").pipelineParallel(3).spec()).isEqualTo(LlmSpec.parse(Map.of("model", "demo",
+                "pipeline_parallel", "3")));
+        assertThat(LlmSpec.parse(pp.toOptions())).isEqualTo(pp);
+        assertThat(pp.engineKey()).as("a pipeline engine is not the single-worker engine")
+                .isNotEqualTo(one.engineKey()).isNotEqualTo(Llm.model("demo").tensorParallel(2).spec().engineKey());
+
+        assertThatThrownBy(() -> Llm.model("demo").pipelineParallel(0).spec()).isInstanceOf(LlmConfigException.class)
+                .hasMessageContaining("LLM option 'pipeline_parallel' = '0' must be between 1 and 64");
+        assertThatThrownBy(() -> LlmSpec.parse(Map.of("model", "demo", "pipeline_parallel", "two")))
+                .isInstanceOf(LlmConfigException.class)
+                .hasMessageContaining("LLM option 'pipeline_parallel' = 'two' is not a whole number");
+        assertThatThrownBy(() -> Llm.model("demo").tensorParallel(2).pipelineParallel(2).spec())
+                .isInstanceOf(LlmConfigException.class)
+                .hasMessageContaining("LLM options 'tensor_parallel' = 2 and 'pipeline_parallel' = 2 cannot be"
+                        + " combined")
+                .hasMessageContaining("set one of them to 1");
+        assertThat(Llm.model("demo").tensorParallel(1).pipelineParallel(2).spec().gpusPerEngine())
+                .as("tensor_parallel = 1 is not a combination").isEqualTo(2);
+    }
+
+    @Test
     void shouldShareEnginesOnlyBetweenCallsWithTheSameModelAndEngineOptions() {
         LlmSpec a = Llm.model("demo").maxTokens(3).temperature(0.5).spec();
         LlmSpec b = Llm.model("demo").maxTokens(99).systemPrompt("Be brief.").spec();
