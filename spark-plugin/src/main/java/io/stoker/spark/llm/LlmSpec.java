@@ -169,6 +169,11 @@ public record LlmSpec(Map<String, String> options, String model, String systemPr
             if (opts.containsKey(LlmOption.DEVICE.key())) {
                 problems.add("LLM option 'device' applies to the local engine only; remove it or base_url/server");
             }
+            if (tp > 1 || pp > 1) {
+                problems.add("LLM option '" + (tp > 1 ? LlmOption.TENSOR_PARALLEL : LlmOption.PIPELINE_PARALLEL).key()
+                        + "' applies to the local engine only (a server shards its model itself); remove it or"
+                        + " base_url/server");
+            }
             if (returnTokenIds) {
                 problems.add("LLM option 'return_token_ids' needs the local engine: OpenAI-compatible servers do not"
                         + " return token ids; remove it or base_url");

@@ -54,6 +54,12 @@ class LlmSpecTest {
         assertThat(Llm.model("demo").device("cpu").tensorParallel(2).spec().tensorParallel()).isEqualTo(2);
         assertThatThrownBy(() -> LlmSpec.parse(Map.of("model", "m", "base_url", "http://127.0.0.1:1/v1",
                 "device", "cuda"))).hasMessageContaining("'device' applies to the local engine only");
+        assertThatThrownBy(() -> LlmSpec.parse(Map.of("model", "m", "base_url", "http://127.0.0.1:1/v1",
+                "tensor_parallel", "2"))).hasMessageContaining("'tensor_parallel' applies to the local engine only");
+        assertThatThrownBy(() -> LlmSpec.parse(Map.of("model", "m", "base_url", "http://127.0.0.1:1/v1",
+                "pipeline_parallel", "2"))).hasMessageContaining("'pipeline_parallel' applies to the local engine only");
+        assertThat(LlmSpec.parse(Map.of("model", "m", "base_url", "http://127.0.0.1:1/v1", "tensor_parallel", "1"))
+                .tensorParallel()).as("the default value is harmless with a server").isEqualTo(1);
         assertThat(Llm.model("demo").device("cuda").spec().engineKey())
                 .as("CUDA and CPU engines are different engines")
                 .isNotEqualTo(Llm.model("demo").device("cpu").spec().engineKey());
