@@ -45,11 +45,6 @@ public final class Stoker {
      * @throws IllegalStateException when Stoker's plugin does not run in this application
      */
     public static Map<String, ExecutorReport> executorReports(SparkSession spark) {
-        DriverState s = DriverState.forContext(spark.sparkContext());
-        if (s == null) {
-            throw new IllegalStateException("Stoker's driver plugin is not running in this SparkContext"
-                    + "; start Spark with spark.plugins=" + StokerSparkPlugin.class.getName());
-        }
-        return s.reports();
+        return DriverState.require(spark.sparkContext(), "Stoker.executorReports").reports();
     }
 }

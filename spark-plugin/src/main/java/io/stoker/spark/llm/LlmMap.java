@@ -1,6 +1,5 @@
 package io.stoker.spark.llm;
 
-import io.stoker.spark.StokerSparkPlugin;
 import io.stoker.spark.plugin.DriverState;
 import org.apache.spark.api.java.function.Function;
 import org.apache.spark.sql.Column;
@@ -101,11 +100,7 @@ public final class LlmMap extends AbstractFunction1<Dataset<Row>, Dataset<Row>> 
     @Override
     public Dataset<Row> apply(Dataset<Row> df) {
         SparkSession spark = df.sparkSession();
-        if (DriverState.forContext(spark.sparkContext()) == null) {
-            throw new IllegalStateException("llmMap needs Stoker's plugin: start Spark with spark.plugins="
-                    + StokerSparkPlugin.class.getName() + " (current spark.plugins="
-                    + spark.sparkContext().conf().get("spark.plugins", "") + ")");
-        }
+        DriverState.require(spark.sparkContext(), "llmMap");
         if (!spark.catalog().functionExists(LlmGenerate.Name())) {
             throw new IllegalStateException("llmMap needs Stoker's SQL extensions, which the plugin adds to"
                     + " spark.sql.extensions when the SparkContext starts; this SparkSession was built without them"

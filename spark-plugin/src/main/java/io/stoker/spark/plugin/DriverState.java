@@ -1,5 +1,6 @@
 package io.stoker.spark.plugin;
 
+import io.stoker.spark.StokerSparkPlugin;
 import io.stoker.spark.config.StokerConf;
 import org.apache.spark.SparkContext;
 
@@ -60,6 +61,21 @@ public final class DriverState {
     /** @return the state of this SparkContext, or null when Stoker's driver plugin does not run in it */
     public static DriverState forContext(SparkContext sc) {
         return BY_CONTEXT.get(sc);
+    }
+
+    /**
+     * @param what what needs the plugin, for the message (e.g. "llmMap")
+     * @return the state of this SparkContext
+     * @throws IllegalStateException naming {@code what}, the plugin class to add and the current spark.plugins
+     */
+    public static DriverState require(SparkContext sc, String what) {
+        DriverState s = BY_CONTEXT.get(sc);
+        if (s == null) {
+            throw new IllegalStateException(what + " needs Stoker's plugin: start Spark with spark.plugins="
+                    + StokerSparkPlugin.class.getName() + " (current spark.plugins=" + sc.conf().get("spark.plugins", "")
+                    + ")");
+        }
+        return s;
     }
 
     /** @return the token executor plugins of this SparkContext register their runtimes under */

@@ -1,6 +1,5 @@
 package io.stoker.spark.sql;
 
-import io.stoker.spark.StokerSparkPlugin;
 import io.stoker.spark.actor.ActorPoolSpec;
 import io.stoker.spark.config.StokerConf;
 import io.stoker.spark.graph.GraphSpec;
@@ -96,12 +95,7 @@ public final class MapBatches extends AbstractFunction1<Dataset<Row>, Dataset<Ro
     @Override
     public Dataset<Row> apply(Dataset<Row> df) {
         SparkSession spark = df.sparkSession();
-        DriverState state = DriverState.forContext(spark.sparkContext());
-        if (state == null) {
-            throw new IllegalStateException("mapBatches over graph '" + spec.name() + "' needs Stoker's plugin: start"
-                    + " Spark with spark.plugins=" + StokerSparkPlugin.class.getName() + " (current spark.plugins="
-                    + spark.sparkContext().conf().get("spark.plugins", "") + ")");
-        }
+        DriverState state = DriverState.require(spark.sparkContext(), "mapBatches over graph '" + spec.name() + "'");
         StokerConf conf = state.conf();
         if (!conf.enabled()) {
             throw new IllegalStateException("mapBatches over graph '" + spec.name() + "': Stoker is disabled"

@@ -1,6 +1,5 @@
 package io.stoker.spark.llm
 
-import io.stoker.spark.StokerSparkPlugin
 import io.stoker.spark.plugin.DriverState
 import org.apache.spark.rdd.RDD
 import org.apache.spark.sql.catalyst.InternalRow
@@ -36,11 +35,7 @@ case class LlmEvalExec(call: LlmGenerate, result: Attribute, child: SparkPlan) e
       call.sampling.map(s => s", sampling=${s.sql}").getOrElse("") + s"] -> ${result}"
 
   override protected def doExecute(): RDD[InternalRow] = {
-    val state = DriverState.forContext(sparkContext)
-    if (state == null) {
-      throw new IllegalStateException(s"${LlmGenerate.Name} needs Stoker's plugin: start Spark with spark.plugins=" +
-        classOf[StokerSparkPlugin].getName)
-    }
+    val state = DriverState.require(sparkContext, LlmGenerate.Name)
     val session = state.session()
     val spec = call.spec
     LlmEvalExec.checkKeyIsRedacted(spec, sparkContext.getConf)
