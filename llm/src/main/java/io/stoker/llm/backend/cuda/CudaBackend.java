@@ -292,19 +292,27 @@ public final class CudaBackend implements Backend {
     }
 
     /** Checks the batch's block ids against the cache before a kernel reads or writes through them. */
+    /** Checks every token has a KV block and every block a token reaches is in the cache: O(tokens + blocks). */
     private static void checkTables(ForwardBatch b, CudaKvCache c) {
         int n = b.numTokens();
+        int[][] tables = b.blockTables();
+        int[] reach = new int[tables.length]; // per sequence: how many table entries its tokens reach
         for (int i = 0; i < n; i++) {
-            int[] t = b.blockTables()[b.tokenSeq()[i]];
+            int seq = b.tokenSeq()[i];
+            int[] t = tables[seq];
             int pos = b.positions()[i];
             int logical = pos / c.blockSize();
             if (pos < 0 || logical >= t.length) {
                 throw new IllegalArgumentException("token " + i + " at position " + pos + " has no KV block: its "
                         + "sequence's table holds " + t.length + " blocks of " + c.blockSize());
             }
-            for (int j = 0; j <= logical; j++) {
-                if (t[j] < 0 || t[j] >= c.numBlocks()) {
-                    throw new IllegalArgumentException("KV block id " + t[j] + " is outside the cache's "
+            reach[seq] = Math.max(reach[seq], logical + 1);
+        }
+        for (int s = 0; s < tables.length; s++) {
+            for (int j = 0; j < reach[s]; j++) {
+                int id = tables[s][j];
+                if (id < 0 || id >= c.numBlocks()) {
+                    throw new IllegalArgumentException("KV block id " + id + " is outside the cache's "
                             + c.numBlocks() + " blocks");
                 }
             }
