@@ -453,7 +453,8 @@ struct RankEntry {
     uint64_t waiting; /* odd while the rank waits in `cur` (incremented on entry and exit) */
     Desc cur;
     uint64_t cur_seq;
-    char pad[32];
+    uint64_t failed; /* 1 once the rank failed a call (and the group with it); the reason is in `why` */
+    char why[488];
 };
 
 struct PairEntry {
@@ -526,9 +527,15 @@ struct Group {
     unsigned char *pair_slot(int from, int to) {
         return (unsigned char *) base + data_offset(nranks) + slot * (size_t) (nranks + from * nranks + to);
     }
-    void mark_broken(const std::string &why) {
+    /* Fails the group for this process and tells the other processes why (they may wait in calls of their own). */
+    void mark_broken(int me, const std::string &why) {
         std::lock_guard<std::mutex> lk(mu);
         if (!broken.exchange(true)) broken_why = why;
+        RankEntry *e = rank(me);
+        if (ld(&e->failed) == 0) {
+            snprintf(e->why, sizeof e->why, "%s", why.c_str());
+            st(&e->failed, 1);
+        }
     }
 };
 
@@ -585,10 +592,16 @@ CUresult wait_for(Group &g, int me, const Desc &mine, uint64_t seq, const std::s
         for (int q = 0; q < g.nranks; q++) {
             if (q == me) continue;
             RankEntry *e = g.rank(q);
+            if (ld(&e->failed) != 0) {
+                std::string m = what + " on rank " + std::to_string(me) + ": rank " + std::to_string(q) + " failed: "
+                                + std::string(e->why, strnlen(e->why, sizeof e->why));
+                g.mark_broken(me, m);
+                return fail(CUDA_ERROR_LAUNCH_FAILED, m);
+            }
             if (!alive(ld(&e->pid))) {
                 std::string m = what + ": rank " + std::to_string(q) + " (process " + std::to_string(ld(&e->pid))
                                 + ") exited";
-                g.mark_broken(m);
+                g.mark_broken(me, m);
                 return fail(CUDA_ERROR_LAUNCH_FAILED, m);
             }
             uint64_t w1 = ld(&e->waiting);
@@ -607,7 +620,7 @@ CUresult wait_for(Group &g, int me, const Desc &mine, uint64_t seq, const std::s
                 std::string m = "NCCL calls do not match between ranks: rank " + std::to_string(me) + " called "
                                 + describe(mine) + "; rank " + std::to_string(q) + " called " + describe(theirs)
                                 + "; every rank must make the same calls in the same order";
-                g.mark_broken(m);
+                g.mark_broken(me, m);
                 return fail(CUDA_ERROR_LAUNCH_FAILED, m);
             }
         }
@@ -622,7 +635,7 @@ CUresult wait_for(Group &g, int me, const Desc &mine, uint64_t seq, const std::s
             }
             std::string m = what + " on rank " + std::to_string(me) + ": rank(s) " + who + " did not call it within "
                             + std::to_string(config().barrier_timeout_ms * 3) + " ms";
-            g.mark_broken(m);
+            g.mark_broken(me, m);
             return fail(CUDA_ERROR_LAUNCH_TIMEOUT, m);
         }
     }
