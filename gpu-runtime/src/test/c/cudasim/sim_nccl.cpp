@@ -746,7 +746,8 @@ ncclResult_t join(const std::string &key, int nranks, int rank, std::shared_ptr<
             for (int q = 0; q < nranks; q++)
                 if (ld(&g->rank(q)->pid) == 0) missing += (missing.empty() ? "" : ", ") + std::to_string(q);
             st(&mine->pid, 0);
-            if (__atomic_sub_fetch(&h->joined, 1, __ATOMIC_ACQ_REL) == 0) unlink(g->path.c_str());
+            __atomic_sub_fetch(&h->joined, 1, __ATOMIC_ACQ_REL);
+            unlink(g->path.c_str()); /* the group cannot form: leave nothing behind (later ranks time out too) */
             *why = "ncclCommInitRank of rank " + std::to_string(rank) + ": rank(s) " + missing + " did not join within "
                    + std::to_string(config().barrier_timeout_ms * 3) + " ms";
             return ncclSystemError;

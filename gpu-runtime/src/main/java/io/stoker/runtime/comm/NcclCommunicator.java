@@ -20,7 +20,8 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Supplier;
 
 /**
- * A {@link Communicator} over NCCL for GPU actors of one JVM, with the same matching guarantees as
+ * A {@link Communicator} over NCCL for GPU actors of one JVM (or this JVM's part of a group that spans JVMs: see
+ * below), with the same matching guarantees as
  * {@link CpuCommunicator}: calls are matched per graph and per execution, an invalid buffer or a failed rank fails
  * that call on every rank and leaves the group in step, ranks that will never arrive fail the call at once, and
  * circular waits between graphs' blocking calls are detected. Buffers are {@link DeviceArray}s on the rank's device.
@@ -332,10 +333,14 @@ public final class NcclCommunicator implements Communicator, ScopedCommunicator 
                     + peer + " on thread '" + Thread.currentThread().getName() + "', but the rank belongs to thread '"
                     + r.device.owner().getName() + "'");
         }
-        if (peer < 0 || peer >= groupSize || (peer >= firstRank && peer < firstRank + worldSize())) {
+        if (peer < 0 || peer >= groupSize) {
             throw new IllegalArgumentException("communicator '" + name + "' rank " + rank + ": cannot " + doing
-                    + " NCCL rank " + peer + "; peers of another JVM are ranks 0.." + (groupSize - 1) + " outside "
-                    + firstRank + ".." + (firstRank + worldSize() - 1) + " (ranks of this JVM use an NcclChannel)");
+                    + " NCCL rank " + peer + "; the group has ranks 0.." + (groupSize - 1));
+        }
+        if (peer >= firstRank && peer < firstRank + worldSize()) {
+            throw new IllegalArgumentException("communicator '" + name + "' rank " + rank + ": cannot " + doing
+                    + " NCCL rank " + peer + ", a rank of this JVM (" + firstRank + ".." + (firstRank + worldSize() - 1)
+                    + "); ranks of one JVM exchange arrays through an NcclChannel");
         }
         return r;
     }
