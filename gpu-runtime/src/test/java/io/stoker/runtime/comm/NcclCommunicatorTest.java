@@ -213,8 +213,8 @@ class NcclCommunicatorTest {
         assertThat(part.toString()).isEqualTo("NcclCommunicator[tp, world=4, local ranks 2..3]");
         part.close();
         assertThat(ranks.get(0).call(GpuRank::sendToLocalPeer, 1).join())
-                .contains("cannot send to NCCL rank 1, a rank of this JVM (0..1); ranks of one JVM exchange arrays through an"
-                        + " NcclChannel");
+                .contains("cannot send to NCCL rank 1, a rank of this JVM (0..1); ranks of one JVM exchange arrays"
+                        + " through an NcclChannel");
     }
 
     @Test

@@ -10,6 +10,7 @@ import io.stoker.runtime.cuda.CudaDevice;
 import io.stoker.runtime.cuda.CudaTestSupport;
 import io.stoker.runtime.cuda.DeviceArray;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -69,7 +70,7 @@ public final class NcclPeerMain {
                         } else {
                             // joined, but makes no call until the test has seen rank 0 fail
                             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-                            while (!java.nio.file.Files.exists(dir.resolve("release")) && System.nanoTime() < deadline) {
+                            while (!Files.exists(dir.resolve("release")) && System.nanoTime() < deadline) {
                                 Thread.sleep(20);
                             }
                             out.append("IDLE\n");
