@@ -141,6 +141,7 @@ typedef struct { char internal[128]; } ncclUniqueId;
 
 typedef const char *(*ncclGetErrorString_t)(ncclResult_t);
 typedef ncclResult_t (*ncclGetVersion_t)(int *);
+typedef const char *(*ncclGetLastError_t)(ncclComm_t);
 typedef ncclResult_t (*ncclGetUniqueId_t)(ncclUniqueId *);
 typedef ncclResult_t (*ncclCommInitRank_t)(ncclComm_t *, int, ncclUniqueId, int);
 typedef ncclResult_t (*ncclCommDestroy_t)(ncclComm_t);

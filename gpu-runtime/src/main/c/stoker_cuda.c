@@ -84,7 +84,8 @@
     X(ncclCommGetAsyncError, "ncclCommGetAsyncError", 1) X(ncclAllReduce, "ncclAllReduce", 1)                   \
     X(ncclAllGather, "ncclAllGather", 1) X(ncclReduceScatter, "ncclReduceScatter", 1)                           \
     X(ncclBroadcast, "ncclBroadcast", 1) X(ncclSend, "ncclSend", 1) X(ncclRecv, "ncclRecv", 1)                  \
-    X(ncclGroupStart, "ncclGroupStart", 1) X(ncclGroupEnd, "ncclGroupEnd", 1)
+    X(ncclGroupStart, "ncclGroupStart", 1) X(ncclGroupEnd, "ncclGroupEnd", 1)                                   \
+    X(ncclGetLastError, "ncclGetLastError", 0)
 
 #define FIELD(n, s, r) n##_t n;
 /* nvrtcGetPTX/CUBIN share one pointer type */
@@ -225,6 +226,13 @@ static int nvrtc_fail(JNIEnv *env, const char *call, nvrtcResult r) {
 static int nccl_fail(JNIEnv *env, const char *call, ncclResult_t r) {
     if (r == 0) return 0;
     const char *desc = N.ncclGetErrorString ? N.ncclGetErrorString(r) : NULL;
+    /* NCCL >= 2.13 keeps a message for the thread's last failure: append it when there is one */
+    const char *last = N.ncclGetLastError ? N.ncclGetLastError(NULL) : NULL;
+    char both[1024];
+    if (last != NULL && last[0] != 0) {
+        snprintf(both, sizeof both, "%s: %s", desc ? desc : "", last);
+        desc = both;
+    }
     static const char *names[] = { "ncclSuccess", "ncclUnhandledCudaError", "ncclSystemError",
                                    "ncclInternalError", "ncclInvalidArgument", "ncclInvalidUsage",
                                    "ncclRemoteError", "ncclInProgress" };

@@ -51,6 +51,8 @@ struct Config {
     int shared_per_block = 48 * 1024;
     int shared_optin = 227 * 1024;
     int barrier_timeout_ms = 10000;
+    /* NCCL across processes: the shared-memory slot for one rank's data of one call (sparse until touched) */
+    size_t nccl_slot_bytes = size_t(16) << 20;
 };
 Config &config();
 

@@ -437,12 +437,14 @@ EXPORT CUresult cudasimSetOption(const char *key, const char *value) {
         c.devices = (int) v;
     } else if (k == "memory_bytes" && v >= 1024) {
         c.memory_bytes = (size_t) v;
+    } else if (k == "nccl_slot_bytes" && v >= 4096) {
+        c.nccl_slot_bytes = (size_t) v;
     } else if (k == "sms" && v >= 1) {
         c.sms = (int) v;
     } else {
         return fail(CUDA_ERROR_INVALID_VALUE, "unknown or out-of-range simulator option " + k + "=" + value
                     + " (known: devices 1..16, memory_bytes, sms, compute_capability, barrier_timeout_ms,"
-                    " inject_launch_error, inject_launch_error_marker)");
+                    " nccl_slot_bytes, inject_launch_error, inject_launch_error_marker)");
     }
     return CUDA_SUCCESS;
 }

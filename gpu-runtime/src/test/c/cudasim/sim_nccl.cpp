@@ -15,6 +15,15 @@
  */
 #include "sim_core.h"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -161,11 +170,19 @@ struct Clique {
     }
 };
 
+
+namespace shm {
+struct Group;
+}
+
 struct Comm {
-    std::shared_ptr<Clique> clique;
+    std::shared_ptr<Clique> clique;     /* all ranks are threads of this process */
+    std::shared_ptr<shm::Group> shared; /* ranks in several processes (clique is then null) */
     int rank = 0;
+    int nranks = 0;
     Context *ctx = nullptr;
     uint64_t seq = 0;
+    std::vector<uint64_t> sends, recvs; /* across processes: sends to / receives from each peer so far */
 };
 
 std::mutex g_mu;
@@ -391,6 +408,526 @@ std::function<CUresult()> register_p2p(Comm *c, const std::vector<P2P> &ops, Pla
     };
 }
 
+/* ------------------------------------------------------------------------------------------ ranks in several processes
+ *
+ * ncclCommInitRank always meets the other ranks first in a rendezvous file named after the unique id,
+ * /dev/shm/stoker-cudasim-nccl-<pid>-<n>-<nonce> (the id carries ncclGetUniqueId's process id, a counter and a random
+ * nonce). The first rank to arrive creates it exclusively (0600) and sizes it; every rank writes its process id
+ * into its own entry and counts itself in. Once all ranks have joined, the file is unlinked (it stays mapped) and
+ * each rank looks at the process ids: when they all equal its own, the ranks are threads of one process and the
+ * communicator is the in-process clique above, unchanged (the mapping is dropped at once). Otherwise every rank of
+ * the group, including ranks that share a process, moves data through the mapping until ncclCommDestroy unmaps it.
+ *
+ * The mapping holds one entry per rank and one per (sender, receiver) pair, then one data slot per rank and one per
+ * pair (config().nccl_slot_bytes each; tmpfs is sparse, so only what a call writes takes memory):
+ *  - collective #k: a rank waits until every rank has read round k-1, copies its input and descriptor into its slot,
+ *    publishes k+1 in `posted`, waits until every rank has posted k, checks that all descriptors agree (else every
+ *    rank fails with every rank's call named), computes its own result from all slots and publishes k+1 in `taken`;
+ *  - send #k from a to b: a waits until b took send #k-1 on the pair, copies its data into the pair's slot and
+ *    publishes k+1; the receive waits for that, checks count and type, copies, writes its descriptor and a verdict,
+ *    and publishes k+1 in `taken`; the send completes once its data is taken (after the group's receives, in a group)
+ *    and fails with both calls named when the verdict says they differ.
+ * While it waits, a rank publishes what it waits in. A rank that sees a peer wait, for 100 ms without change, in a
+ * call that involves it and can never pair with its own (a collective against a send, a send against a send) fails
+ * with both calls named; a peer that exits or never calls fails the call after the timeout (3 x
+ * barrier_timeout_ms), naming the ranks that did not arrive and what they are doing.
+ */
+namespace shm {
+
+constexpr int kMaxRanks = 64;
+const char kMagic[8] = { 'C', 'S', 'I', 'M', 'N', 'C', 'L', '1' };
+enum : int32_t { K_SEND = 4, K_RECV = 5 };
+
+struct Desc {
+    int32_t kind = -1; /* 0..3 collectives (Call::kind), K_SEND, K_RECV */
+    int32_t type = 0, op = 0, root = 0, peer = 0;
+    int32_t too_big = 0;
+    uint64_t count = 0;
+};
+
+struct RankEntry {
+    uint64_t pid;
+    uint64_t posted; /* collective seq + 1 whose data is in the slot */
+    uint64_t taken;  /* collective seq + 1 this rank has finished reading */
+    Desc coll;
+    uint64_t waiting; /* odd while the rank waits in `cur` (incremented on entry and exit) */
+    Desc cur;
+    uint64_t cur_seq;
+    uint64_t failed; /* 1 once the rank failed a call (and the group with it); the reason is in `why` */
+    char why[488];
+};
+
+struct PairEntry {
+    uint64_t posted; /* send seq + 1 whose data is in the slot */
+    uint64_t taken;  /* send seq + 1 received */
+    int32_t verdict; /* of the last receive: 0 matched, 1 differed */
+    int32_t pad;
+    Desc send;
+    Desc recv;
+};
+
+struct Header {
+    char magic[8];
+    int32_t nranks;
+    int32_t ready;
+    uint64_t slot_bytes;
+    uint64_t joined;
+    uint64_t size;
+};
+
+size_t page_up(size_t n) { return (n + 4095) & ~size_t(4095); }
+size_t ranks_offset() { return page_up(sizeof(Header)); }
+size_t pairs_offset(int n) { return ranks_offset() + sizeof(RankEntry) * n; }
+size_t data_offset(int n) { return page_up(pairs_offset(n) + sizeof(PairEntry) * n * n); }
+size_t file_size(int n, size_t slot) { return data_offset(n) + slot * (size_t) (n + n * n); }
+
+uint64_t ld(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+void st(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+
+std::string describe(const Desc &d) {
+    char b[200];
+    if (d.kind == K_SEND || d.kind == K_RECV) {
+        snprintf(b, sizeof b, "%s(count=%llu, type=%d, peer=%d)", d.kind == K_SEND ? "send" : "recv",
+                 (unsigned long long) d.count, d.type, d.peer);
+    } else {
+        snprintf(b, sizeof b, "%s(count=%llu, type=%d, op=%d, root=%d)", kind_name(d.kind),
+                 (unsigned long long) d.count, d.type, d.op, d.root);
+    }
+    return b;
+}
+
+Desc of(const Call &c) {
+    Desc d;
+    d.kind = c.kind;
+    d.type = c.type;
+    d.op = c.op;
+    d.root = c.root;
+    d.count = c.count;
+    return d;
+}
+
+struct Group {
+    void *base = nullptr;
+    size_t size = 0;
+    int nranks = 0;
+    size_t slot = 0;
+    std::string path;
+    std::atomic<bool> broken{ false };
+    std::atomic<int> async_errors[kMaxRanks] = {}; /* of this process's ranks */
+    std::mutex mu;
+    std::string broken_why;
+
+    ~Group() {
+        if (base != nullptr) munmap(base, size);
+    }
+    Header *header() { return (Header *) base; }
+    RankEntry *rank(int r) { return (RankEntry *) ((char *) base + ranks_offset()) + r; }
+    PairEntry *pair(int from, int to) { return (PairEntry *) ((char *) base + pairs_offset(nranks)) + from * nranks + to; }
+    unsigned char *rank_slot(int r) { return (unsigned char *) base + data_offset(nranks) + slot * r; }
+    unsigned char *pair_slot(int from, int to) {
+        return (unsigned char *) base + data_offset(nranks) + slot * (size_t) (nranks + from * nranks + to);
+    }
+    /* Fails the group for this process and tells the other processes why (they may wait in calls of their own). */
+    void mark_broken(int me, const std::string &why) {
+        std::lock_guard<std::mutex> lk(mu);
+        if (!broken.exchange(true)) broken_why = why;
+        RankEntry *e = rank(me);
+        if (ld(&e->failed) == 0) {
+            snprintf(e->why, sizeof e->why, "%s", why.c_str());
+            st(&e->failed, 1);
+        }
+    }
+};
+
+/* What rank `me` waits in, published for its peers while it waits. */
+struct Waiting {
+    RankEntry *e;
+    Waiting(RankEntry *entry, const Desc &d, uint64_t seq) : e(entry) {
+        e->cur = d;
+        e->cur_seq = seq;
+        __atomic_fetch_add(&e->waiting, 1, __ATOMIC_RELEASE);
+    }
+    ~Waiting() { __atomic_fetch_add(&e->waiting, 1, __ATOMIC_RELEASE); }
+};
+
+bool involves(const Desc &d, int peer_of_d, int me) {
+    (void) peer_of_d;
+    return d.kind < K_SEND || d.peer == me;
+}
+
+/* Can `mine` (rank me) and `theirs` (rank q) never complete together, both waiting as they are? */
+bool never_pair(const Desc &mine, int me, const Desc &theirs, int q) {
+    bool mine_p2p = mine.kind >= K_SEND, theirs_p2p = theirs.kind >= K_SEND;
+    if (!involves(mine, me, q) || !involves(theirs, q, me)) return false;
+    if (!mine_p2p && !theirs_p2p) return false; /* both in collectives: the descriptors are compared instead */
+    if (mine_p2p != theirs_p2p) return true;
+    return mine.kind == theirs.kind; /* send against send, recv against recv */
+}
+
+bool alive(uint64_t pid) { return pid == 0 || kill((pid_t) pid, 0) == 0 || errno != ESRCH; }
+
+/* Waits until `done()`; fails with a message on timeout, on a peer that can never pair, or on a dead peer. `missing`
+ * lists the ranks still awaited (for the timeout message). */
+CUresult wait_for(Group &g, int me, const Desc &mine, uint64_t seq, const std::string &what,
+                  const std::function<bool()> &done, const std::function<std::vector<int>()> &missing) {
+    if (done()) return CUDA_SUCCESS;
+    Waiting w(g.rank(me), mine, seq);
+    auto start = std::chrono::steady_clock::now();
+    auto until = start + std::chrono::milliseconds(config().barrier_timeout_ms * 3);
+    std::vector<uint64_t> seen(g.nranks, 0);
+    std::vector<std::chrono::steady_clock::time_point> since(g.nranks, start);
+    unsigned spins = 0;
+    while (!done()) {
+        if (g.broken.load()) {
+            std::lock_guard<std::mutex> lk(g.mu);
+            return fail(CUDA_ERROR_LAUNCH_FAILED, what + ": the communicator failed earlier: " + g.broken_why);
+        }
+        auto now = std::chrono::steady_clock::now();
+        if (++spins < 64) {
+            sched_yield();
+            continue;
+        }
+        usleep(spins < 1024 ? 50 : 500);
+        if ((spins & 15) != 0) continue;
+        for (int q = 0; q < g.nranks; q++) {
+            if (q == me) continue;
+            RankEntry *e = g.rank(q);
+            if (ld(&e->failed) != 0) {
+                std::string m = what + " on rank " + std::to_string(me) + ": rank " + std::to_string(q) + " failed: "
+                                + std::string(e->why, strnlen(e->why, sizeof e->why));
+                g.mark_broken(me, m);
+                return fail(CUDA_ERROR_LAUNCH_FAILED, m);
+            }
+            if (!alive(ld(&e->pid))) {
+                std::string m = what + ": rank " + std::to_string(q) + " (process " + std::to_string(ld(&e->pid))
+                                + ") exited";
+                g.mark_broken(me, m);
+                return fail(CUDA_ERROR_LAUNCH_FAILED, m);
+            }
+            uint64_t w1 = ld(&e->waiting);
+            Desc theirs = e->cur;
+            uint64_t w2 = ld(&e->waiting);
+            if (w1 != w2 || (w1 & 1) == 0) {
+                seen[q] = 0;
+                continue;
+            }
+            if (seen[q] != w1) {
+                seen[q] = w1;
+                since[q] = now;
+                continue;
+            }
+            if (now - since[q] >= std::chrono::milliseconds(100) && never_pair(mine, me, theirs, q)) {
+                std::string m = "NCCL calls do not match between ranks: rank " + std::to_string(me) + " called "
+                                + describe(mine) + "; rank " + std::to_string(q) + " called " + describe(theirs)
+                                + "; every rank must make the same calls in the same order";
+                g.mark_broken(me, m);
+                return fail(CUDA_ERROR_LAUNCH_FAILED, m);
+            }
+        }
+        if (now > until) {
+            std::string who;
+            for (int q : missing()) {
+                RankEntry *e = g.rank(q);
+                uint64_t w1 = ld(&e->waiting);
+                Desc theirs = e->cur;
+                who += (who.empty() ? "" : ", ") + std::to_string(q)
+                       + ((w1 & 1) ? " (waiting in " + describe(theirs) + ")" : " (in no NCCL call)");
+            }
+            std::string m = what + " on rank " + std::to_string(me) + ": rank(s) " + who + " did not call it within "
+                            + std::to_string(config().barrier_timeout_ms * 3) + " ms";
+            g.mark_broken(me, m);
+            return fail(CUDA_ERROR_LAUNCH_TIMEOUT, m);
+        }
+    }
+    return CUDA_SUCCESS;
+}
+
+/* Creates or opens the rendezvous file of `key`, joins rank `rank` and waits for the others. */
+ncclResult_t join(const std::string &key, int nranks, int rank, std::shared_ptr<Group> *out, bool *all_local,
+                  std::string *why) {
+    for (char ch : key) {
+        if (!isalnum((unsigned char) ch) && ch != '-') {
+            *why = "not an NCCL unique id of the simulator";
+            return ncclInvalidArgument;
+        }
+    }
+    if (nranks > kMaxRanks) {
+        *why = "the simulator supports at most " + std::to_string(kMaxRanks) + " ranks";
+        return ncclInvalidArgument;
+    }
+    auto g = std::make_shared<Group>();
+    g->path = "/dev/shm/stoker-" + key;
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(config().barrier_timeout_ms * 3);
+    int fd = open(g->path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0) {
+        g->nranks = nranks;
+        g->slot = config().nccl_slot_bytes;
+        g->size = file_size(nranks, g->slot);
+        if (ftruncate(fd, (off_t) g->size) != 0
+            || (g->base = mmap(nullptr, g->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+            *why = "cannot create " + g->path + ": " + strerror(errno) + " (is /dev/shm full?)";
+            g->base = nullptr;
+            close(fd);
+            unlink(g->path.c_str());
+            return ncclSystemError;
+        }
+        close(fd);
+        Header *h = g->header();
+        std::memcpy(h->magic, kMagic, sizeof kMagic);
+        h->nranks = nranks;
+        h->slot_bytes = g->slot;
+        h->size = g->size;
+        __atomic_store_n(&h->ready, 1, __ATOMIC_RELEASE);
+    } else if (errno == EEXIST) {
+        while (true) {
+            fd = open(g->path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+            struct stat st;
+            if (fd >= 0 && fstat(fd, &st) == 0) {
+                if (st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+                    close(fd);
+                    *why = g->path + " is not a private file of this user";
+                    return ncclSystemError;
+                }
+                if ((size_t) st.st_size >= sizeof(Header)) {
+                    void *m = mmap(nullptr, sizeof(Header), PROT_READ, MAP_SHARED, fd, 0);
+                    if (m != MAP_FAILED) {
+                        const Header *h = (const Header *) m;
+                        bool ready = __atomic_load_n(&h->ready, __ATOMIC_ACQUIRE) == 1
+                                     && std::memcmp(h->magic, kMagic, sizeof kMagic) == 0;
+                        int n = h->nranks;
+                        size_t slot = h->slot_bytes, size = h->size;
+                        munmap(m, sizeof(Header));
+                        if (ready) {
+                            if (n != nranks) {
+                                close(fd);
+                                *why = "rank " + std::to_string(rank) + " says the group has " + std::to_string(nranks)
+                                       + " ranks, but the rank that created it said " + std::to_string(n);
+                                return ncclInvalidUsage;
+                            }
+                            g->nranks = n;
+                            g->slot = slot;
+                            g->size = size;
+                            if ((size_t) st.st_size < size
+                                || (g->base = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+                                g->base = nullptr;
+                                close(fd);
+                                *why = "cannot map " + g->path + ": " + strerror(errno);
+                                return ncclSystemError;
+                            }
+                            close(fd);
+                            break;
+                        }
+                    }
+                }
+            }
+            if (fd >= 0) close(fd);
+            if (std::chrono::steady_clock::now() > until) {
+                *why = "rank " + std::to_string(rank) + ": " + g->path + " was not set up within the timeout";
+                return ncclSystemError;
+            }
+            usleep(1000);
+        }
+    } else {
+        *why = "cannot create " + g->path + ": " + strerror(errno);
+        return ncclSystemError;
+    }
+    RankEntry *mine = g->rank(rank);
+    uint64_t expected = 0;
+    if (!__atomic_compare_exchange_n(&mine->pid, &expected, (uint64_t) getpid(), false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE)) {
+        *why = "rank " + std::to_string(rank) + " has already joined (process " + std::to_string(expected) + ")";
+        return ncclInvalidUsage;
+    }
+    Header *h = g->header();
+    __atomic_fetch_add(&h->joined, 1, __ATOMIC_ACQ_REL);
+    while (__atomic_load_n(&h->joined, __ATOMIC_ACQUIRE) < (uint64_t) nranks) {
+        if (std::chrono::steady_clock::now() > until) {
+            std::string missing;
+            for (int q = 0; q < nranks; q++)
+                if (ld(&g->rank(q)->pid) == 0) missing += (missing.empty() ? "" : ", ") + std::to_string(q);
+            st(&mine->pid, 0);
+            __atomic_sub_fetch(&h->joined, 1, __ATOMIC_ACQ_REL);
+            unlink(g->path.c_str()); /* the group cannot form: leave nothing behind (later ranks time out too) */
+            *why = "ncclCommInitRank of rank " + std::to_string(rank) + ": rank(s) " + missing + " did not join within "
+                   + std::to_string(config().barrier_timeout_ms * 3) + " ms";
+            return ncclSystemError;
+        }
+        usleep(200);
+    }
+    unlink(g->path.c_str()); /* every rank has it mapped; nothing is left behind on /dev/shm */
+    *all_local = true;
+    for (int q = 0; q < nranks; q++) *all_local &= ld(&g->rank(q)->pid) == (uint64_t) getpid();
+    *out = *all_local ? nullptr : g;
+    return ncclSuccess;
+}
+
+/* Collective `seq` of rank `me`, on its stream. */
+CUresult collective(const std::shared_ptr<Group> &gp, int me, uint64_t seq, const Call &call) {
+    Group &g = *gp;
+    int n = g.nranks;
+    std::string what = "NCCL collective #" + std::to_string(seq) + " (" + call.describe() + ")";
+    Desc mine = of(call);
+    size_t bytes = call.count * type_size(call.type) * (call.kind == 2 ? n : 1);
+    if (call.kind == 3 && call.root != me) bytes = 0;
+    auto all = [&g, n](uint64_t RankEntry::*field, uint64_t v) {
+        return [&g, n, field, v]() {
+            for (int q = 0; q < n; q++)
+                if (ld(&(g.rank(q)->*field)) < v) return false;
+            return true;
+        };
+    };
+    auto behind = [&g, n](uint64_t RankEntry::*field, uint64_t v) {
+        return [&g, n, field, v]() {
+            std::vector<int> m;
+            for (int q = 0; q < n; q++)
+                if (ld(&(g.rank(q)->*field)) < v) m.push_back(q);
+            return m;
+        };
+    };
+    CUresult r = wait_for(g, me, mine, seq, what, all(&RankEntry::taken, seq), behind(&RankEntry::taken, seq));
+    if (r != CUDA_SUCCESS) return r;
+    RankEntry *e = g.rank(me);
+    mine.too_big = bytes > g.slot;
+    if (!mine.too_big && bytes > 0) std::memcpy(g.rank_slot(me), call.send, bytes);
+    e->coll = mine;
+    st(&e->posted, seq + 1);
+    r = wait_for(g, me, mine, seq, what, all(&RankEntry::posted, seq + 1), behind(&RankEntry::posted, seq + 1));
+    if (r != CUDA_SUCCESS) return r;
+    std::string bad;
+    Round round;
+    round.calls.resize(n);
+    for (int q = 0; q < n; q++) {
+        const Desc &d = g.rank(q)->coll;
+        Call c;
+        c.kind = d.kind;
+        c.count = d.count;
+        c.type = d.type;
+        c.op = d.op;
+        c.root = d.root;
+        c.send = g.rank_slot(q);
+        c.recv = nullptr;
+        round.calls[q] = c;
+        if (d.too_big) {
+            bad += " rank " + std::to_string(q) + "'s " + describe(d) + " needs more than the "
+                   + std::to_string(g.slot) + " bytes of a shared-memory slot (raise the simulator option"
+                   " nccl_slot_bytes);";
+        }
+    }
+    if (bad.empty()) {
+        for (int q = 1; q < n && bad.empty(); q++) {
+            if (!round.calls[q].same(round.calls[0])) {
+                bad = " differs between ranks:";
+                for (int k = 0; k < n; k++) bad += " rank " + std::to_string(k) + " called " + round.calls[k].describe() + ";";
+            }
+        }
+    }
+    if (bad.empty()) {
+        /* perform() writes every rank's recv: give the others a scratch buffer, keep only ours */
+        size_t out = call.count * type_size(call.type) * (call.kind == 1 ? n : 1);
+        std::vector<std::vector<unsigned char>> scratch(n);
+        for (int q = 0; q < n; q++) {
+            if (q == me) {
+                round.calls[q].recv = call.recv;
+            } else {
+                scratch[q].resize(out);
+                round.calls[q].recv = scratch[q].data();
+            }
+        }
+        bad = perform(round, n);
+    }
+    st(&e->taken, seq + 1);
+    if (!bad.empty()) return fail(CUDA_ERROR_LAUNCH_FAILED, "NCCL collective #" + std::to_string(seq) + bad);
+    return CUDA_SUCCESS;
+}
+
+/* The sends and receives of one rank's group (or a single call), on its stream: sends are posted first. */
+CUresult p2p(const std::shared_ptr<Group> &gp, int me, const std::vector<P2P> &ops, const std::vector<uint64_t> &seqs) {
+    Group &g = *gp;
+    CUresult result = CUDA_SUCCESS;
+    std::string why;
+    auto note = [&](CUresult r) {
+        if (r != CUDA_SUCCESS && result == CUDA_SUCCESS) {
+            result = r;
+            why = last_message();
+        }
+    };
+    auto desc = [](const P2P &o) {
+        Desc d;
+        d.kind = o.send ? K_SEND : K_RECV;
+        d.count = o.count;
+        d.type = o.type;
+        d.peer = o.peer;
+        return d;
+    };
+    for (size_t i = 0; i < ops.size() && result == CUDA_SUCCESS; i++) {
+        const P2P &o = ops[i];
+        if (!o.send) continue;
+        uint64_t k = seqs[i];
+        PairEntry *p = g.pair(me, o.peer);
+        Desc d = desc(o);
+        std::string what = "NCCL send #" + std::to_string(k) + " from rank " + std::to_string(me) + " to rank "
+                           + std::to_string(o.peer) + " (" + describe(d) + ")";
+        int peer = o.peer;
+        CUresult r = wait_for(g, me, d, k, what, [p, k]() { return ld(&p->taken) >= k; },
+                              [peer]() { return std::vector<int>{ peer }; });
+        if (r == CUDA_SUCCESS) {
+            size_t bytes = o.count * type_size(o.type);
+            d.too_big = bytes > g.slot;
+            if (!d.too_big) std::memcpy(g.pair_slot(me, o.peer), o.buf, bytes);
+            p->send = d;
+            st(&p->posted, k + 1);
+        }
+        note(r);
+    }
+    for (size_t i = 0; i < ops.size() && result == CUDA_SUCCESS; i++) {
+        const P2P &o = ops[i];
+        if (o.send) continue;
+        uint64_t k = seqs[i];
+        PairEntry *p = g.pair(o.peer, me);
+        Desc d = desc(o);
+        std::string what = "NCCL recv #" + std::to_string(k) + " on rank " + std::to_string(me) + " from rank "
+                           + std::to_string(o.peer) + " (" + describe(d) + ")";
+        int peer = o.peer;
+        CUresult r = wait_for(g, me, d, k, what, [p, k]() { return ld(&p->posted) >= k + 1; },
+                              [peer]() { return std::vector<int>{ peer }; });
+        if (r == CUDA_SUCCESS) {
+            Desc s = p->send;
+            bool ok = !s.too_big && s.count == d.count && s.type == d.type;
+            if (ok) std::memcpy(o.buf, g.pair_slot(o.peer, me), o.count * type_size(o.type));
+            p->recv = d;
+            p->verdict = ok ? 0 : 1;
+            st(&p->taken, k + 1);
+            if (!ok) {
+                r = fail(CUDA_ERROR_LAUNCH_FAILED, "NCCL send/recv mismatch: rank " + std::to_string(o.peer) + " called "
+                         + describe(s) + (s.too_big ? " (larger than the shared-memory slot: raise the simulator option"
+                                                      " nccl_slot_bytes)" : "")
+                         + "; rank " + std::to_string(me) + " called " + describe(d));
+            }
+        }
+        note(r);
+    }
+    for (size_t i = 0; i < ops.size() && result == CUDA_SUCCESS; i++) {
+        const P2P &o = ops[i];
+        if (!o.send) continue;
+        uint64_t k = seqs[i];
+        PairEntry *p = g.pair(me, o.peer);
+        Desc d = desc(o);
+        std::string what = "NCCL send #" + std::to_string(k) + " from rank " + std::to_string(me) + " to rank "
+                           + std::to_string(o.peer) + " (" + describe(d) + ")";
+        int peer = o.peer;
+        CUresult r = wait_for(g, me, d, k, what, [p, k]() { return ld(&p->taken) >= k + 1; },
+                              [peer]() { return std::vector<int>{ peer }; });
+        if (r == CUDA_SUCCESS && __atomic_load_n(&p->verdict, __ATOMIC_ACQUIRE) != 0) {
+            r = fail(CUDA_ERROR_LAUNCH_FAILED, "NCCL send/recv mismatch: rank " + std::to_string(me) + " called "
+                     + describe(p->send) + "; rank " + std::to_string(o.peer) + " called " + describe(p->recv));
+        }
+        note(r);
+    }
+    return result == CUDA_SUCCESS ? CUDA_SUCCESS : fail(result, why);
+}
+
+} // namespace shm
+
 struct Pending {
     Comm *comm;
     Stream *stream;
@@ -400,6 +937,17 @@ thread_local int tl_group_depth = 0;
 thread_local std::vector<Pending> tl_group;
 
 ncclResult_t queue_p2p(Comm *c, Stream *s, const std::vector<P2P> &ops) {
+    if (c->shared) {
+        std::vector<uint64_t> seqs;
+        for (const P2P &o : ops) seqs.push_back(o.send ? c->sends[o.peer]++ : c->recvs[o.peer]++);
+        std::shared_ptr<shm::Group> g = c->shared;
+        int rank = c->rank;
+        return enqueue(c->ctx, s, [g, rank, ops, seqs]() {
+                   CUresult r = shm::p2p(g, rank, ops, seqs);
+                   if (r != CUDA_SUCCESS) g->async_errors[rank] = ncclInvalidUsage;
+                   return r;
+               }) == CUDA_SUCCESS ? ncclSuccess : ncclUnhandledCudaError;
+    }
     Place place{ s, queued_ops(s) };
     std::function<CUresult()> run = register_p2p(c, ops, place);
     return enqueue(c->ctx, s, run) == CUDA_SUCCESS ? ncclSuccess : ncclUnhandledCudaError;
@@ -409,7 +957,7 @@ ncclResult_t submit_p2p(Comm *c, void *stream, P2P op) {
     Context *ctx;
     if (require_context(&ctx) != CUDA_SUCCESS || ctx != c->ctx) return ncclInvalidUsage;
     if (!valid_stream(ctx, (Stream *) stream)) return ncclInvalidArgument;
-    if (op.peer < 0 || op.peer >= c->clique->nranks || type_size(op.type) == 0) return ncclInvalidArgument;
+    if (op.peer < 0 || op.peer >= c->nranks || type_size(op.type) == 0) return ncclInvalidArgument;
     if (op.count > 0 && !find_allocation(op.buf, op.count * type_size(op.type), MemKind::device, nullptr)) {
         fail(CUDA_ERROR_INVALID_VALUE, "NCCL buffer is not inside one device allocation");
         return ncclInvalidArgument;
@@ -426,7 +974,7 @@ ncclResult_t submit_collective(Comm *c, void *stream, Call call, size_t sendByte
     if (require_context(&ctx) != CUDA_SUCCESS || ctx != c->ctx) return ncclInvalidUsage;
     if (!valid_stream(ctx, (Stream *) stream)) return ncclInvalidArgument;
     if (type_size(call.type) == 0 || call.op < 0 || call.op > OP_AVG) return ncclInvalidArgument;
-    if (call.kind == 3 && (call.root < 0 || call.root >= c->clique->nranks)) return ncclInvalidArgument;
+    if (call.kind == 3 && (call.root < 0 || call.root >= c->nranks)) return ncclInvalidArgument;
     bool sendOk = sendBytes == 0 || find_allocation(call.send, sendBytes, MemKind::device, nullptr)
                   || (call.kind == 3 && c->rank != call.root);
     if (!sendOk || (recvBytes > 0 && !find_allocation(call.recv, recvBytes, MemKind::device, nullptr))) {
@@ -435,6 +983,15 @@ ncclResult_t submit_collective(Comm *c, void *stream, Call call, size_t sendByte
     }
     Stream *s = (Stream *) stream;
     uint64_t seq = c->seq++;
+    if (c->shared) {
+        std::shared_ptr<shm::Group> g = c->shared;
+        int rank = c->rank;
+        return enqueue(ctx, s, [g, rank, seq, call]() {
+                   CUresult r = shm::collective(g, rank, seq, call);
+                   if (r != CUDA_SUCCESS) g->async_errors[rank] = ncclInvalidUsage;
+                   return r;
+               }) == CUDA_SUCCESS ? ncclSuccess : ncclUnhandledCudaError;
+    }
     Clique &q = *c->clique;
     {
         std::lock_guard<std::mutex> lk(q.mu);
@@ -480,17 +1037,58 @@ EXPORT ncclResult_t ncclGetVersion(int *v) {
 EXPORT ncclResult_t ncclGetUniqueId(UniqueId *id) {
     std::memset(id->internal, 0, sizeof id->internal);
     uint64_t n = g_ids++;
-    uint64_t t = (uint64_t) std::chrono::steady_clock::now().time_since_epoch().count();
-    snprintf(id->internal, sizeof id->internal, "cudasim-nccl-%llu-%llu", (unsigned long long) t,
-             (unsigned long long) n);
+    uint64_t nonce = (uint64_t) std::chrono::steady_clock::now().time_since_epoch().count();
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        uint64_t v = 0;
+        if (read(fd, &v, sizeof v) == (ssize_t) sizeof v) nonce ^= v;
+        close(fd);
+    }
+    /* the process, a counter and a random nonce: names the rendezvous file of ncclCommInitRank (shm::join) */
+    snprintf(id->internal, sizeof id->internal, "cudasim-nccl-%d-%llu-%016llx", (int) getpid(),
+             (unsigned long long) n, (unsigned long long) nonce);
     return ncclSuccess;
 }
 
+namespace {
+thread_local std::string tl_nccl_error;
+
+ncclResult_t nccl_error(ncclResult_t r, const std::string &why) {
+    tl_nccl_error = why;
+    return r;
+}
+} // namespace
+
+/* The message behind the last failed call of this thread (as NCCL's own ncclGetLastError). */
+EXPORT const char *ncclGetLastError(Comm *) {
+    return tl_nccl_error.c_str();
+}
+
+/* Meets the other ranks in the group's rendezvous file (shm::join); when they are all threads of this process the
+ * communicator is an in-process clique, otherwise its ranks move data through shared memory. */
 EXPORT ncclResult_t ncclCommInitRank(Comm **out, int nranks, UniqueId id, int rank) {
     Context *ctx;
     if (require_context(&ctx) != CUDA_SUCCESS) return ncclUnhandledCudaError;
-    if (nranks < 1 || rank < 0 || rank >= nranks) return ncclInvalidArgument;
+    if (nranks < 1 || rank < 0 || rank >= nranks) {
+        return nccl_error(ncclInvalidArgument, "rank " + std::to_string(rank) + " of " + std::to_string(nranks));
+    }
     std::string key(id.internal, strnlen(id.internal, sizeof id.internal));
+    std::shared_ptr<shm::Group> shared;
+    bool all_local = false;
+    std::string why;
+    ncclResult_t joined = shm::join(key, nranks, rank, &shared, &all_local, &why);
+    if (joined != ncclSuccess) return nccl_error(joined, why);
+    Comm *c = new Comm();
+    c->rank = rank;
+    c->nranks = nranks;
+    c->ctx = ctx;
+    if (!all_local) {
+        c->shared = shared;
+        c->sends.assign(nranks, 0);
+        c->recvs.assign(nranks, 0);
+        *out = c;
+        return ncclSuccess;
+    }
     std::shared_ptr<Clique> q;
     {
         std::lock_guard<std::mutex> lk(g_mu);
@@ -501,20 +1099,22 @@ EXPORT ncclResult_t ncclCommInitRank(Comm **out, int nranks, UniqueId id, int ra
         }
     }
     std::unique_lock<std::mutex> lk(q->mu);
-    if (q->nranks != nranks) return ncclInvalidUsage;
+    if (q->nranks != nranks) {
+        delete c;
+        return nccl_error(ncclInvalidUsage, "the group has " + std::to_string(q->nranks) + " ranks, not " + std::to_string(nranks));
+    }
     q->joined++;
     q->cv.notify_all();
     auto until = deadline();
     while (q->joined < nranks) {
         if (q->cv.wait_until(lk, until) == std::cv_status::timeout && q->joined < nranks) {
             q->joined--;
-            return ncclSystemError;
+            delete c;
+            return nccl_error(ncclSystemError, "ncclCommInitRank of rank " + std::to_string(rank) + ": the other ranks"
+                              " did not join within the timeout");
         }
     }
-    Comm *c = new Comm();
     c->clique = q;
-    c->rank = rank;
-    c->ctx = ctx;
     *out = c;
     return ncclSuccess;
 }
@@ -533,7 +1133,7 @@ EXPORT ncclResult_t ncclCommAbort(Comm *c) {
 }
 
 EXPORT ncclResult_t ncclCommCount(const Comm *c, int *n) {
-    *n = c->clique->nranks;
+    *n = c->nranks;
     return ncclSuccess;
 }
 
@@ -543,7 +1143,7 @@ EXPORT ncclResult_t ncclCommUserRank(const Comm *c, int *r) {
 }
 
 EXPORT ncclResult_t ncclCommGetAsyncError(Comm *c, ncclResult_t *e) {
-    *e = c->clique->async_errors[c->rank].load();
+    *e = c->clique ? c->clique->async_errors[c->rank].load() : c->shared->async_errors[c->rank].load();
     return ncclSuccess;
 }
 
@@ -554,12 +1154,12 @@ EXPORT ncclResult_t ncclAllReduce(const void *send, void *recv, size_t count, in
 
 EXPORT ncclResult_t ncclAllGather(const void *send, void *recv, size_t count, int type, Comm *c, void *s) {
     size_t b = count * type_size(type);
-    return submit_collective(c, s, Call{ 1, count, type, 0, 0, send, recv }, b, b * c->clique->nranks);
+    return submit_collective(c, s, Call{ 1, count, type, 0, 0, send, recv }, b, b * c->nranks);
 }
 
 EXPORT ncclResult_t ncclReduceScatter(const void *send, void *recv, size_t count, int type, int op, Comm *c, void *s) {
     size_t b = count * type_size(type);
-    return submit_collective(c, s, Call{ 2, count, type, op, 0, send, recv }, b * c->clique->nranks, b);
+    return submit_collective(c, s, Call{ 2, count, type, op, 0, send, recv }, b * c->nranks, b);
 }
 
 EXPORT ncclResult_t ncclBroadcast(const void *send, void *recv, size_t count, int type, int root, Comm *c, void *s) {

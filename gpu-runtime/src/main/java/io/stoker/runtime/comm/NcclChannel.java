@@ -70,8 +70,8 @@ public final class NcclChannel implements DeviceChannel {
                         + s.device.ordinal());
             }
             CudaEvent ready = s.markMain();
-            NcclOp.Recv recv = new NcclOp.Recv(from, a.type(), a.count(), name);
-            NcclOp.Send send = new NcclOp.Send(a, to, recv, ready);
+            NcclOp.Recv recv = new NcclOp.Recv(comm.ncclRank(from), a.type(), a.count(), name);
+            NcclOp.Send send = new NcclOp.Send(a, comm.ncclRank(to), recv, ready);
             comm.sequence(send, from, recv, to);
             pending.offer(new Slot(null, recv));
             s.drain();

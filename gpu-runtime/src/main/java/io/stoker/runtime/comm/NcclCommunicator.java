@@ -1,6 +1,7 @@
 package io.stoker.runtime.comm;
 
 import io.stoker.runtime.actor.ActorHandle;
+import io.stoker.runtime.cuda.CudaDataType;
 import io.stoker.runtime.cuda.CudaDevice;
 import io.stoker.runtime.cuda.CudaEvent;
 import io.stoker.runtime.cuda.CudaStream;
@@ -19,7 +20,8 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Supplier;
 
 /**
- * A {@link Communicator} over NCCL for GPU actors of one JVM, with the same matching guarantees as
+ * A {@link Communicator} over NCCL for GPU actors of one JVM (or this JVM's part of a group that spans JVMs: see
+ * below), with the same matching guarantees as
  * {@link CpuCommunicator}: calls are matched per graph and per execution, an invalid buffer or a failed rank fails
  * that call on every rank and leaves the group in step, ranks that will never arrive fail the call at once, and
  * circular waits between graphs' blocking calls are detected. Buffers are {@link DeviceArray}s on the rank's device.
@@ -48,6 +50,19 @@ import java.util.function.Supplier;
  * {@code ncclCommInitRank}); NCCL ids are exchanged through {@link NcclIdExchange#inProcess()}. Before an actor
  * closes its device, it calls {@link #leave(int)}. {@link #close()} fails calls still waiting for peers.
  *
+ * <p><b>Groups that span JVMs.</b> {@link #spanning} makes this JVM's part of an NCCL group of {@link #groupSize()}
+ * ranks: its {@link #members()} hold the NCCL ranks {@link #firstRank()} to {@code firstRank + members().size() - 1},
+ * the other ranks are in other JVMs (Spark executors) that build their own part under the same group name, and the
+ * id travels through the given {@link NcclIdExchange} (the driver's, for executors). The ranks of the
+ * {@link Communicator} calls stay positions in {@link #members()} (local ranks); outputs are sized by the whole group
+ * (an allgather returns {@code groupSize} times its input). Everything above then holds among the local ranks only:
+ * the host rendezvous matches and orders the calls of this JVM's ranks and nothing else. Across JVMs nothing on the
+ * host checks the calls: what keeps every JVM's ranks issuing the same operations in the same order is that each
+ * JVM runs the same compiled graph (whose compile-time check covers the order of its collective nodes) or the same
+ * code, plus NCCL's own matching: a real GPU hangs or corrupts on a mismatch, the CUDA simulator fails every rank
+ * naming each rank's call, and a rank that never arrives fails the call after the simulator's timeout. Ranks in
+ * other JVMs exchange data with this JVM's ranks through the collectives and through {@link #sendTo}/{@link #recvFrom}.
+ *
  * <p>Thread-safety: each rank is driven by the thread that joined it (its device's owner thread); ranks run
  * concurrently.
  */
@@ -63,7 +78,10 @@ public final class NcclCommunicator implements Communicator, ScopedCommunicator 
     };
 
     private final String name;
+    /** The name the id is exchanged under: the same in every JVM of a group that spans JVMs. */
     private final String group;
+    private final int groupSize;
+    private final int firstRank;
     private final CpuCommunicator control;
     private final long timeoutNanos;
     private final NcclIdExchange ids;
@@ -72,10 +90,12 @@ public final class NcclCommunicator implements Communicator, ScopedCommunicator 
     private long nextTicket; // guarded by sequencer
     private volatile boolean closed;
 
-    private NcclCommunicator(String name, List<? extends ActorHandle<?>> members, long timeoutNanos,
-                             NcclIdExchange ids) {
+    private NcclCommunicator(String name, String group, int groupSize, int firstRank,
+                             List<? extends ActorHandle<?>> members, long timeoutNanos, NcclIdExchange ids) {
         this.name = name;
-        this.group = name + "#" + GROUPS.incrementAndGet() + "@" + ProcessHandle.current().pid();
+        this.group = group;
+        this.groupSize = groupSize;
+        this.firstRank = firstRank;
         this.timeoutNanos = timeoutNanos;
         this.ids = ids;
         this.control = CpuCommunicator.withLogic(name, members, timeoutNanos, new Rounds());
@@ -84,13 +104,55 @@ public final class NcclCommunicator implements Communicator, ScopedCommunicator 
 
     /** A communicator whose ranks are {@code members}, in order; each must {@link #join} before calling. */
     public static NcclCommunicator create(String name, List<? extends ActorHandle<?>> members) {
-        return new NcclCommunicator(name, members, TimeUnit.SECONDS.toNanos(60), NcclIdExchange.inProcess());
+        return create(name, members, 60, TimeUnit.SECONDS);
     }
 
     /** Like {@link #create(String, List)} with a timeout for blocking calls and for joining. */
     public static NcclCommunicator create(String name, List<? extends ActorHandle<?>> members, long timeout,
                                           TimeUnit unit) {
-        return new NcclCommunicator(name, members, unit.toNanos(timeout), NcclIdExchange.inProcess());
+        return new NcclCommunicator(name, name + "#" + GROUPS.incrementAndGet() + "@" + ProcessHandle.current().pid(),
+                members.size(), 0, members, unit.toNanos(timeout), NcclIdExchange.inProcess());
+    }
+
+    /**
+     * This JVM's part of an NCCL group whose other ranks live in other JVMs (see the class comment).
+     *
+     * @param group     the group's name, the same in every JVM of the group (and unique while it forms); ids are
+     *                  exchanged under it
+     * @param groupSize the number of ranks of the whole group
+     * @param firstRank the NCCL rank of {@code members.get(0)}; the members hold consecutive ranks
+     * @param ids       how rank 0 hands the id to the others ({@code DriverNcclIdExchange} between executors)
+     * @throws IllegalArgumentException when the members do not fit in the group
+     */
+    public static NcclCommunicator spanning(String name, String group, int groupSize, int firstRank,
+                                            List<? extends ActorHandle<?>> members, NcclIdExchange ids, long timeout,
+                                            TimeUnit unit) {
+        if (group == null || group.isBlank()) {
+            throw new IllegalArgumentException("communicator '" + name + "': the group needs a name, the same in every"
+                    + " JVM of the group");
+        }
+        if (members.isEmpty() || firstRank < 0 || firstRank + members.size() > groupSize) {
+            throw new IllegalArgumentException("communicator '" + name + "': " + members.size() + " member(s) from"
+                    + " rank " + firstRank + " do not fit in a group of " + groupSize + " ranks; give firstRank"
+                    + " 0.." + Math.max(0, groupSize - members.size()) + " and at least one member");
+        }
+        return new NcclCommunicator(name, group, groupSize, firstRank, members, unit.toNanos(timeout),
+                java.util.Objects.requireNonNull(ids, "ids"));
+    }
+
+    /** @return the number of ranks of the NCCL group: {@link #worldSize()} plus the ranks in other JVMs */
+    public int groupSize() {
+        return groupSize;
+    }
+
+    /** @return the NCCL rank of {@code members().get(0)} (0 unless the group spans JVMs) */
+    public int firstRank() {
+        return firstRank;
+    }
+
+    /** @return the NCCL rank of local rank {@code rank} */
+    int ncclRank(int rank) {
+        return firstRank + rank;
     }
 
     @Override
@@ -129,8 +191,8 @@ public final class NcclCommunicator implements Communicator, ScopedCommunicator 
             throw new IllegalStateException("communicator '" + name + "': rank " + rank + " has already joined");
         }
         long timeoutMillis = TimeUnit.NANOSECONDS.toMillis(timeoutNanos);
-        byte[] id = ids.exchange(group, rank, worldSize(), Nccl::uniqueId, timeoutMillis);
-        NcclComm comm = Nccl.initRank(device, worldSize(), id, rank);
+        byte[] id = ids.exchange(group, ncclRank(rank), groupSize, Nccl::uniqueId, timeoutMillis);
+        NcclComm comm = Nccl.initRank(device, groupSize, id, ncclRank(rank));
         CudaStream stream;
         try {
             stream = device.newStream();
@@ -139,7 +201,8 @@ public final class NcclCommunicator implements Communicator, ScopedCommunicator 
             throw e;
         }
         ranks.set(rank, new NcclRank(rank, device, comm, stream));
-        LOG.debug("communicator '{}': rank {} joined on CUDA device {}", name, rank, device.ordinal());
+        LOG.debug("communicator '{}': rank {} (NCCL rank {} of {}) joined on CUDA device {}", name, rank,
+                ncclRank(rank), groupSize, device.ordinal());
     }
 
     /**
@@ -201,6 +264,96 @@ public final class NcclCommunicator implements Communicator, ScopedCommunicator 
                     + " agreed on");
         }
         return r.queue;
+    }
+
+    /** Gives {@code op} the next ticket and queues it for {@code rank} alone: a transfer with a rank of another JVM. */
+    private void sequence(NcclOp op, int rank) {
+        synchronized (sequencer) {
+            op.ticket = nextTicket++;
+            queueFor(rank).add(op);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ other JVMs
+
+    /**
+     * Sends {@code data} from local rank {@code rank} to NCCL rank {@code peer} of another JVM, which calls
+     * {@link #recvFrom} for it. Takes its place in this communicator's order like a collective; on the rank's thread.
+     * The caller keeps {@code data}: the device's main stream waits for the send, so work queued after this call
+     * (including freeing the array) runs once the data has left. Nothing on the host matches it with the peer's
+     * call: NCCL does (see the class comment).
+     *
+     * @throws IllegalArgumentException when {@code peer} is not a rank of another JVM, or the array is elsewhere
+     * @throws CollectiveException      when NCCL refuses the call
+     */
+    public void sendTo(int rank, DeviceArray data, int peer) {
+        NcclRank r = peerCall(rank, peer, "send to");
+        if (data.device() != r.device) {
+            throw new IllegalArgumentException("communicator '" + name + "' rank " + rank + ": the array is on CUDA"
+                    + " device " + data.device().ordinal() + ", but the rank runs on device " + r.device.ordinal());
+        }
+        NcclOp.PeerSend op = new NcclOp.PeerSend(data, peer, r.markMain());
+        sequence(op, rank);
+        r.drain();
+        checkIssued(op, rank);
+        op.mainWaitsForDone(r);
+    }
+
+    /**
+     * Receives {@code count} elements of {@code type} on local rank {@code rank} from NCCL rank {@code peer} of
+     * another JVM (its {@link #sendTo}). On the rank's thread; the result is a new array the caller owns, ready in
+     * stream order on the device's main stream.
+     *
+     * @throws IllegalArgumentException when {@code peer} is not a rank of another JVM
+     * @throws CollectiveException      when NCCL refuses the call
+     */
+    public DeviceArray recvFrom(int rank, int peer, CudaDataType type, long count) {
+        NcclRank r = peerCall(rank, peer, "receive from");
+        NcclOp.Recv op = new NcclOp.Recv(peer, type, count, name + ".recvFrom" + peer);
+        sequence(op, rank);
+        r.drain();
+        try {
+            checkIssued(op, rank);
+        } catch (RuntimeException e) {
+            if (op.output != null) {
+                op.output.close();
+            }
+            throw e;
+        }
+        return op.complete(r);
+    }
+
+    private NcclRank peerCall(int rank, int peer, String doing) {
+        if (closed) {
+            throw new CollectiveException("communicator '" + name + "' is closed");
+        }
+        NcclRank r = rankState(rank, doing, "to NCCL rank " + peer);
+        if (!r.onOwnerThread()) {
+            throw new IllegalStateException("communicator '" + name + "' rank " + rank + ": " + doing + " NCCL rank "
+                    + peer + " on thread '" + Thread.currentThread().getName() + "', but the rank belongs to thread '"
+                    + r.device.owner().getName() + "'");
+        }
+        if (peer < 0 || peer >= groupSize) {
+            throw new IllegalArgumentException("communicator '" + name + "' rank " + rank + ": cannot " + doing
+                    + " NCCL rank " + peer + "; the group has ranks 0.." + (groupSize - 1));
+        }
+        if (peer >= firstRank && peer < firstRank + worldSize()) {
+            throw new IllegalArgumentException("communicator '" + name + "' rank " + rank + ": cannot " + doing
+                    + " NCCL rank " + peer + ", a rank of this JVM (" + firstRank + ".." + (firstRank + worldSize() - 1)
+                    + "); ranks of one JVM exchange arrays through an NcclChannel");
+        }
+        return r;
+    }
+
+    private void checkIssued(NcclOp op, int rank) {
+        if (!op.issued) {
+            throw new CollectiveException("communicator '" + name + "' rank " + rank + ": " + op + " was not issued;"
+                    + " the rank has left");
+        }
+        if (op.failure != null) {
+            throw new CollectiveException("communicator '" + name + "' rank " + rank + ": NCCL failed " + op + ": "
+                    + op.failure.getMessage(), op.failure);
+        }
     }
 
     /** The logic of the host rendezvous: deposits are this rank's prepared calls. */
@@ -321,7 +474,7 @@ public final class NcclCommunicator implements Communicator, ScopedCommunicator 
             return new CollectiveException(where + ": called on thread '" + Thread.currentThread().getName()
                     + "', but rank " + rank + " belongs to thread '" + r.device.owner().getName() + "'");
         }
-        int world = worldSize();
+        int world = groupSize;
         long outCount;
         switch (kind) {
             case ALLGATHER -> outCount = in.count() * world;
@@ -428,6 +581,8 @@ public final class NcclCommunicator implements Communicator, ScopedCommunicator 
 
     @Override
     public String toString() {
-        return "NcclCommunicator[" + name + ", world=" + worldSize() + "]";
+        return "NcclCommunicator[" + name + ", world=" + groupSize
+                + (groupSize == worldSize() ? "" : ", local ranks " + firstRank + ".." + (firstRank + worldSize() - 1))
+                + "]";
     }
 }

@@ -150,6 +150,35 @@ abstract class NcclOp {
         }
     }
 
+    /**
+     * A send to a rank in another JVM ({@link NcclCommunicator#sendTo}): the caller keeps its array, and the main
+     * stream waits for the send before anything queued after it may reuse or free the array.
+     */
+    static final class PeerSend extends NcclOp {
+        final DeviceArray source;
+        final int peer;
+        CudaEvent ready;
+
+        PeerSend(DeviceArray source, int peer, CudaEvent ready) {
+            this.source = source;
+            this.peer = peer;
+            this.ready = ready;
+        }
+
+        @Override
+        void issue(NcclRank r) {
+            waitOn(r, ready);
+            ready = null;
+            r.comm.send(source.buffer(), source.count(), source.type(), peer, r.stream);
+            recordDone(r);
+        }
+
+        @Override
+        public String toString() {
+            return "send of " + source.count() + " x " + source.type() + " to NCCL rank " + peer + " #" + ticket;
+        }
+    }
+
     /** The receiving half: a buffer allocated on the receiver when it is issued. */
     static final class Recv extends NcclOp {
         final int peer;

@@ -2,7 +2,8 @@ package io.stoker.runtime.cuda;
 
 /**
  * NCCL through the shim ({@code libnccl.so.2}, loaded on first use; on the simulator, ranks are threads of this
- * process). Issue 13 builds its GPU {@code Communicator} on {@link NcclComm}.
+ * process or, when {@code initRank} finds them in several processes, processes sharing memory). Issue 13 builds its
+ * GPU {@code Communicator} on {@link NcclComm}.
  */
 public final class Nccl {
     private Nccl() {

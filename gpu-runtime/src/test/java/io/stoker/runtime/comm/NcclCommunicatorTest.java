@@ -115,6 +115,16 @@ class NcclCommunicatorTest {
             }
         }
 
+        /** Sends to the other rank of this JVM with the API meant for ranks of other JVMs. */
+        String sendToLocalPeer(Integer x) {
+            try (DeviceArray a = make(x)) {
+                comm.sendTo(rank, a, 1 - rank);
+                return "sent";
+            } catch (IllegalArgumentException e) {
+                return e.getMessage();
+            }
+        }
+
         Integer liveBuffers() {
             return device.memory().liveBuffers();
         }
@@ -187,6 +197,24 @@ class NcclCommunicatorTest {
                         .containsExactly(r == 0 ? new float[] {2f * x, 4f * x} : new float[] {6f * x, 8f * x});
             }
         }
+    }
+
+    @Test
+    void shouldRefuseSpanningPartsThatDoNotFitTheGroupAndPeerCallsWithinThisJvm() {
+        assertThatThrownBy(() -> NcclCommunicator.spanning("tp", "g", 2, 1, ranks, NcclIdExchange.inProcess(), 1,
+                TimeUnit.SECONDS)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("2 member(s) from rank 1 do not fit in a group of 2 ranks; give firstRank 0..0");
+        assertThatThrownBy(() -> NcclCommunicator.spanning("tp", " ", 4, 0, ranks, NcclIdExchange.inProcess(), 1,
+                TimeUnit.SECONDS)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("needs a name");
+        NcclCommunicator part = NcclCommunicator.spanning("tp", "g", 4, 2, ranks, NcclIdExchange.inProcess(), 1,
+                TimeUnit.SECONDS);
+        assertThat(part.groupSize()).isEqualTo(4);
+        assertThat(part.worldSize()).isEqualTo(2);
+        assertThat(part.toString()).isEqualTo("NcclCommunicator[tp, world=4, local ranks 2..3]");
+        part.close();
+        assertThat(ranks.get(0).call(GpuRank::sendToLocalPeer, 1).join())
+                .contains("cannot send to NCCL rank 1, a rank of this JVM (0..1); ranks of one JVM exchange arrays"
+                        + " through an NcclChannel");
     }
 
     @Test
