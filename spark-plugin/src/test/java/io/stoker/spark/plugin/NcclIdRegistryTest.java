@@ -22,7 +22,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 /**
  * The driver's registry of NCCL ids, called directly, and the executor side ({@link DriverNcclIdExchange}) talking to
  * it through Java serialization (what Spark's RPC does to every message), with ranks on threads.
- * {@code NcclIdClusterTest} (integration-tests) runs the same through Spark's real RPC between two executor JVMs.
+ * {@code NcclClusterTest} (integration-tests) runs the same through Spark's real RPC between two executor JVMs.
  */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
 class NcclIdRegistryTest {
