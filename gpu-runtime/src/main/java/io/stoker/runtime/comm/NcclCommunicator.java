@@ -292,7 +292,7 @@ public final class NcclCommunicator implements Communicator, ScopedCommunicator 
             throw new IllegalArgumentException("communicator '" + name + "' rank " + rank + ": the array is on CUDA"
                     + " device " + data.device().ordinal() + ", but the rank runs on device " + r.device.ordinal());
         }
-        NcclOp.PeerSend op = new NcclOp.PeerSend(data, peer, r.markMain());
+        NcclOp.Send op = new NcclOp.Send(data, peer, null, r.markMain());
         sequence(op, rank);
         r.drain();
         checkIssued(op, rank);

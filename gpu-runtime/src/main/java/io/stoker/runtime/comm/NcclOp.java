@@ -115,10 +115,16 @@ abstract class NcclOp {
         }
     }
 
-    /** The sending half of a point-to-point transfer; its source is freed on the sender once the send is done. */
+    /**
+     * The sending half of a point-to-point transfer. With its {@link Recv} (an {@link NcclChannel} in this JVM) the
+     * send owns its source, which is freed on the sender once the send is done. Without one (a send to a rank in
+     * another JVM, {@link NcclCommunicator#sendTo}) the caller keeps its array, and the main stream waits for the send
+     * before anything queued after it may reuse or free the array.
+     */
     static final class Send extends NcclOp {
         final DeviceArray source;
         final int peer;
+        /** The matching receive in this JVM, or null for a peer in another JVM. */
         final Recv recv;
         CudaEvent ready;
 
@@ -135,7 +141,9 @@ abstract class NcclOp {
             ready = null;
             r.comm.send(source.buffer(), source.count(), source.type(), peer, r.stream);
             recordDone(r);
-            r.sent(this);
+            if (recv != null) {
+                r.sent(this);
+            }
         }
 
         void finish(NcclRank r) {
@@ -146,36 +154,8 @@ abstract class NcclOp {
 
         @Override
         public String toString() {
-            return "send of " + source.count() + " x " + source.type() + " to rank " + peer + " #" + ticket;
-        }
-    }
-
-    /**
-     * A send to a rank in another JVM ({@link NcclCommunicator#sendTo}): the caller keeps its array, and the main
-     * stream waits for the send before anything queued after it may reuse or free the array.
-     */
-    static final class PeerSend extends NcclOp {
-        final DeviceArray source;
-        final int peer;
-        CudaEvent ready;
-
-        PeerSend(DeviceArray source, int peer, CudaEvent ready) {
-            this.source = source;
-            this.peer = peer;
-            this.ready = ready;
-        }
-
-        @Override
-        void issue(NcclRank r) {
-            waitOn(r, ready);
-            ready = null;
-            r.comm.send(source.buffer(), source.count(), source.type(), peer, r.stream);
-            recordDone(r);
-        }
-
-        @Override
-        public String toString() {
-            return "send of " + source.count() + " x " + source.type() + " to NCCL rank " + peer + " #" + ticket;
+            return "send of " + source.count() + " x " + source.type() + " to " + (recv == null ? "NCCL rank " : "rank ")
+                    + peer + " #" + ticket;
         }
     }
 
