@@ -29,6 +29,8 @@ import java.util.Map;
  */
 public final class ManagedServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ManagedServer.class);
+    /** Ports tried when a server's port is taken before it binds it. */
+    private static final int PORT_ATTEMPTS = 3;
     /** The guard: runs the command in a new session, stops its process group with the parent or on TERM. */
     private static final String GUARD = String.join("\n",
             "parent=$1; shift",
@@ -51,6 +53,8 @@ public final class ManagedServer implements AutoCloseable {
     private volatile boolean closing;
     private volatile boolean givenUp;
     private volatile int restarts;
+    /** Set once the first start was healthy: from then on unexpected exits are restarted. */
+    private volatile boolean started;
 
     private ManagedServer(ServerSpec spec, int index, List<String> gpuIds, int port, Path log) {
         this.spec = spec;
@@ -67,11 +71,41 @@ public final class ManagedServer implements AutoCloseable {
      */
     static ManagedServer start(ServerSpec spec, int index, List<String> gpuIds, Path logDir) throws IOException {
         Files.createDirectories(logDir);
-        ManagedServer s = new ManagedServer(spec, index, gpuIds, freePort(),
-                logDir.resolve(spec.name() + "-" + index + ".log"));
-        s.launch();
-        s.awaitHealthy();
-        return s;
+        Path log = logDir.resolve(spec.name() + "-" + index + ".log");
+        for (int attempt = 1; ; attempt++) {
+            ManagedServer s = new ManagedServer(spec, index, gpuIds, freePort(), log);
+            try {
+                s.launch();
+                s.awaitHealthy();
+                s.started = true;
+                Process p = s.process;
+                if (!p.isAlive()) {
+                    s.exited(p); // it died between its health check and now: restart it like any later exit
+                }
+                return s;
+            } catch (IOException | RuntimeException e) {
+                s.close(); // a failed start leaves no process behind and schedules no restart
+                if (attempt < PORT_ATTEMPTS && s.lostItsPort()) {
+                    LOG.warn("managed server '{}' #{}: port {} was taken before the server could bind it; retrying on"
+                            + " another port ({} of {})", spec.name(), index, s.port, attempt + 1, PORT_ATTEMPTS);
+                    continue;
+                }
+                throw e;
+            }
+        }
+    }
+
+    /**
+     * @return true when the process exited saying its port was in use: the free port picked for it was taken by
+     * another process between the pick and the server's bind (the pick cannot hold the port for a child process)
+     */
+    private boolean lostItsPort() {
+        Process p = process;
+        if (p == null || p.isAlive()) {
+            return false;
+        }
+        String t = tail().toLowerCase(java.util.Locale.ROOT);
+        return t.contains("address already in use") || t.contains("eaddrinuse") || t.contains("errno 98");
     }
 
     private static int freePort() throws IOException {
@@ -138,8 +172,8 @@ public final class ManagedServer implements AutoCloseable {
 
     /** Restarts after an unexpected exit, with backoff; gives up after maxRestarts. */
     private void exited(Process p) {
-        if (closing || p != process) {
-            return;
+        if (closing || !started || p != process) {
+            return; // during the first start, start() itself sees the exit and decides
         }
         int n = ++restarts;
         if (n > spec.maxRestarts()) {
