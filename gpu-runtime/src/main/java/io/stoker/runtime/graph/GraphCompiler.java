@@ -453,7 +453,8 @@ final class GraphCompiler {
     private static TaskOp remoteReceiveOp(Node<?> t, ActorHandle<?> host, GraphLayout layout,
                                           Map<Node<?>, List<ChannelReader<Object>>> readers,
                                           Map<Node<?>, List<ChannelWriter<Object>>> writers,
-                                          Map<Node<?>, List<String>> writerLabels, Map<Node<?>, List<Integer>> resultIdx,
+                                          Map<Node<?>, List<String>> writerLabels,
+                                          Map<Node<?>, List<Integer>> resultIdx,
                                           Map<Node<?>, List<Projection>> resultProj, RemoteReceiveEnd end) {
         List<String> labels = new ArrayList<>();
         layout.sources().get(t).forEach(s -> labels.add(s.label()));

@@ -78,8 +78,8 @@ class RemoteEdgeGraphTest {
         CudaTestSupport.assumeSimulator();
         shm = Files.createDirectories(tmp.resolve("shm"));
         rt = StokerRuntime.create(RuntimeConfig.defaults().withName("receiver").withGpuIds(List.of("0")));
-        sink = rt.createActor(ActorSpec.of("sink", CudaActors.onDevice(CudaTestSupport.config(), (ctx, d) -> new Sink(d)))
-                .withGpus(1));
+        sink = rt.createActor(ActorSpec.of("sink",
+                CudaActors.onDevice(CudaTestSupport.config(), (ctx, d) -> new Sink(d))).withGpus(1));
     }
 
     @AfterEach
@@ -134,6 +134,7 @@ class RemoteEdgeGraphTest {
     void shouldCarryTwentyArraysFromAnotherProcessInExecutionOrder() throws Exception {
         Process p = startSender("xfer", 20, "exit");
         try (CompiledGraph<Integer, float[]> cg = receiver(edgeFrom("xfer", p.pid()))) {
+            assertThat(cg.scheduleToDot()).contains("receiveFrom[xfer]");
             for (int x = 0; x < 20; x++) {
                 float[] v = cg.execute(x).get(60, TimeUnit.SECONDS);
                 assertArray(v, x);
@@ -163,6 +164,22 @@ class RemoteEdgeGraphTest {
         }
         assertThat(sink.call(Sink::liveBuffers).join()).isZero();
         assertThat(shmFiles()).as("the receiver deletes its files though the sender died").isEmpty();
+    }
+
+    @Test
+    void shouldFailTheSendersExecutionNamingTheEdgeWhenTheReceiverCloses() throws Exception {
+        Process p = startSender("closes", 6, "exit");
+        try (CompiledGraph<Integer, float[]> cg = receiver(edgeFrom("closes", p.pid()))) {
+            for (int x = 0; x < 2; x++) {
+                assertArray(cg.execute(x).get(60, TimeUnit.SECONDS), x);
+            }
+        } // arrays 2 and 3 may fill the two slots; the sender waits for a free one, then sees the receiver gone
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("sender log: %s", log("closes")).isTrue();
+        assertThat(p.exitValue()).as("sender log: %s", log("closes")).isZero();
+        assertThat(log("closes")).contains("SENT 1 ").doesNotContain("SENT 5 ")
+                .containsPattern("FAILED [2-4]: .*cross-process edge 'closes': the receiving process "
+                        + ProcessHandle.current().pid() + " closed its end");
+        assertThat(shmFiles()).isEmpty();
     }
 
     @Test

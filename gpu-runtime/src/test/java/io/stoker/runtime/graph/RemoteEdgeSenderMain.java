@@ -18,7 +18,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * The sending process of {@link RemoteEdgeGraphTest}: compiles {@code input -> gpu.make -> sendTo(edge)} on its own
  * runtime (simulated GPU 0) and executes it for x = 0..count-1; array x holds {@code x * 1000 + i + 0.5} for
- * {@code i < elements}. Prints {@code SENT x <bytes>} per execution, then {@code DONE <total bytes>}. With mode
+ * {@code i < elements}. Prints {@code SENT x <bytes>} per execution (or {@code FAILED x: <message>} and stops sending),
+ * then {@code DONE <total bytes>}. With mode
  * {@code exit} it then closes the graph and exits; with {@code linger} it keeps the graph open until killed.
  *
  * <p>Arguments: edge name, rendezvous directory, the receiving process's pid, count, elements, mode.
@@ -66,7 +67,13 @@ public final class RemoteEdgeSenderMain {
             CompiledGraph<Integer, Long> cg = g.compile(sent);
             long total = 0;
             for (int x = 0; x < count; x++) {
-                long bytes = cg.execute(x).get(60, TimeUnit.SECONDS);
+                long bytes;
+                try {
+                    bytes = cg.execute(x).get(60, TimeUnit.SECONDS);
+                } catch (ExecutionFailedException e) {
+                    System.out.println("FAILED " + x + ": " + e.getMessage());
+                    break;
+                }
                 total += bytes;
                 System.out.println("SENT " + x + " " + bytes);
             }
