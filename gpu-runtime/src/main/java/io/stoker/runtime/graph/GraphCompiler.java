@@ -458,7 +458,7 @@ final class GraphCompiler {
                                           Map<Node<?>, List<Projection>> resultProj, RemoteReceiveEnd end) {
         List<String> labels = new ArrayList<>();
         layout.sources().get(t).forEach(s -> labels.add(s.label()));
-        labels.add("cross-process edge '" + t.remoteEdge.name() + "'");
+        labels.add("receiveFrom[" + t.remoteEdge.name() + "]");
         int edgeIndex = labels.size() - 1;
         return taskOp(t, host, readers.get(t), labels.toArray(new String[0]), new int[] {edgeIndex},
                 new Projection[1], new Object[1], (a, args) -> args[0], writers, writerLabels, resultIdx, resultProj,
