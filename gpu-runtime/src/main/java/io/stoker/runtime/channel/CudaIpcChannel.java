@@ -194,6 +194,11 @@ public final class CudaIpcChannel {
             }
         }
 
+        /** @return true when a filled slot is waiting to be {@link #poll}ed */
+        public boolean hasValue() {
+            return filled.hasValue();
+        }
+
         /** @return true once the writer closed its end or its process is gone (values may still be waiting) */
         public boolean isWriterClosed() {
             return filled.isClosed();
@@ -347,13 +352,18 @@ public final class CudaIpcChannel {
             }
         }
 
-        /** Publishes every queued copy, waiting for them. */
+        /** @return copies queued by {@link #offer} and not yet published to the reader */
+        public int pending() {
+            return unpublished.size();
+        }
+
+        /** Publishes every queued copy, waiting for them; gives up on what is left once the reader is gone. */
         public void flush() {
             device.checkThread();
             for (long[] u : unpublished) {
                 copied[(int) u[0]].synchronize();
             }
-            while (!unpublished.isEmpty()) {
+            while (!unpublished.isEmpty() && !free.isClosed()) {
                 progress();
                 Thread.onSpinWait();
             }

@@ -223,6 +223,60 @@ public final class GraphBuilder {
         return outs;
     }
 
+    // ------------------------------------------------------------------------------------------ cross-process edges
+
+    /**
+     * Sends {@code value} (a {@link io.stoker.runtime.cuda.DeviceArray} made by a GPU actor's task) over the
+     * cross-process edge {@code edge} to a graph of another process, which receives it with {@link #receiveFrom}. The
+     * send runs on the value's actor after the value's task; it moves the array (frees it here once copied), so the
+     * value must have no other reader and not be an output. Its own value, the bytes sent, is ready once the array has
+     * landed in the receiver's memory: make it an output (or feed it to a task that is one).
+     *
+     * <p>Ordering: each edge is FIFO, and the k-th execution of the receiving graph gets the array sent by the k-th
+     * execution of this one. Neither compiler sees the other process's graph, so the two graphs must not wait on each
+     * other in a circle (B's result feeding A's input while A feeds B): that would hang where one graph cannot.
+     * Compile fails unless the peer is another process on this host; the compile waits up to the edge's timeout for
+     * the receiving graph to be compiled.
+     *
+     * @return a node (bytes sent) on the value's actor
+     */
+    public Node<Long> sendTo(Node<? extends io.stoker.runtime.cuda.DeviceArray> value, RemoteEdge edge) {
+        checkOwn(value);
+        Objects.requireNonNull(edge, "edge");
+        if ((value.kind != NodeKind.ACTOR_TASK && value.kind != NodeKind.COLLECTIVE) || value.remoteEdge != null
+                && value.remoteSends) {
+            throw new GraphValidationException("sendTo(" + edge.name() + "): " + value + " is not a GPU actor task's"
+                    + " result; send the DeviceArray returned by a task bound to a GPU actor");
+        }
+        Node<Long> n = new Node<>(this, nodes.size(), NodeKind.ACTOR_TASK, List.of(value), value.actor, null,
+                "sendTo[" + edge.name() + "]", null, -1, null);
+        n.remoteEdge = edge;
+        n.remoteSends = true;
+        nodes.add(n);
+        return n;
+    }
+
+    /**
+     * Receives, on GPU actor {@code reader}, the arrays another process's graph sends over {@code edge} with
+     * {@link #sendTo}. Each execution of this graph takes the next array, in order: the node's value is a new
+     * {@link io.stoker.runtime.cuda.DeviceArray} on the reader's device that the reading task owns (copied out of the
+     * edge's slot, which goes back to the sender). The node starts with each execution (it reads the graph's input
+     * only as a trigger); if the sender closed its end or its process died, the waiting execution fails naming the
+     * edge. Compiling this graph creates the edge's slots and rendezvous file, which the sending graph's compile
+     * waits for.
+     *
+     * @return a node on {@code reader} whose value is the array received
+     */
+    public Node<io.stoker.runtime.cuda.DeviceArray> receiveFrom(ActorHandle<?> reader, RemoteEdge edge) {
+        Objects.requireNonNull(reader, "reader");
+        Objects.requireNonNull(edge, "edge");
+        Node<io.stoker.runtime.cuda.DeviceArray> n = new Node<>(this, nodes.size(), NodeKind.ACTOR_TASK, List.of(),
+                reader, null, "receiveFrom[" + edge.name() + "]", null, -1, null);
+        n.remoteEdge = edge;
+        nodes.add(n);
+        return n;
+    }
+
     // ------------------------------------------------------------------------------------------ compile
 
     /** Compiles with default options; the graph's result is {@code output}'s value. */

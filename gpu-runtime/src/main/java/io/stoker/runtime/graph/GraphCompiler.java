@@ -64,7 +64,8 @@ final class GraphCompiler {
         List<Node<?>> tasks = nodes.stream().filter(GraphCompiler::isTask).collect(Collectors.toList());
         Map<Node<?>, List<Node<?>>> sources = new IdentityHashMap<>();
         for (Node<?> t : tasks) {
-            if (t.upstream.isEmpty()) {
+            boolean receives = t.remoteEdge != null && !t.remoteSends;
+            if (t.upstream.isEmpty() && !receives) {
                 throw new GraphValidationException("graph '" + graphName + "': node " + t + " has no input; bind it to"
                         + " the graph's InputNode or to an upstream node");
             }
@@ -80,6 +81,9 @@ final class GraphCompiler {
                         + "); create a new actor and bind to it");
             }
             Set<Node<?>> s = new LinkedHashSet<>();
+            if (receives) {
+                s.add(input); // each execution takes the next array: the input starts it
+            }
             t.upstream.forEach(u -> s.add(GraphLayout.base(u)));
             t.controlDeps.forEach(u -> s.add(GraphLayout.base(u)));
             s.removeIf(u -> u.kind == NodeKind.CONSTANT); // bound at compile time: no channel, nothing to wait for
@@ -118,6 +122,7 @@ final class GraphCompiler {
         // moved over a tensor transport.
         checkOwnedInputs(graphName, tasks, outputs);
         checkTransports(graphName, tasks, outputs);
+        checkSends(graphName, tasks, outputs);
 
         // 6. Place functions; order each actor's tasks by bind order.
         Map<Node<?>, ActorHandle<?>> placement = place(b, tasks, sources);
@@ -140,8 +145,50 @@ final class GraphCompiler {
             }
         }
 
+        // 9. Cross-process edges: only CUDA IPC (another process of this host) is built; set up each end on its
+        // actor's thread (the sending side waits for the receiving side's rendezvous).
+        List<Node<?>> remote = tasks.stream().filter(t -> t.remoteEdge != null).collect(Collectors.toList());
+        for (Node<?> t : remote) {
+            RemoteEdges.check(graphName, t, placement.get(t));
+        }
+        Map<Node<?>, RemoteEnd> ends = remote.isEmpty() ? Map.of() : RemoteEdges.setUp(graphName, remote, placement);
+
         GraphLayout layout = new GraphLayout(input, tasks, placement, schedules, sources, List.copyOf(outputs));
-        return build(graphName, b, layout, options, multi);
+        try {
+            return build(graphName, b, layout, options, multi, ends);
+        } catch (RuntimeException e) {
+            if (!ends.isEmpty()) {
+                RemoteEdges.release(ends, placement);
+            }
+            throw e;
+        }
+    }
+
+    /** An array sent over a cross-process edge is moved (freed once copied): the send must be its only reader. */
+    private static void checkSends(String graphName, List<Node<?>> tasks, List<Node<?>> outputs) {
+        for (Node<?> t : tasks) {
+            if (t.remoteEdge == null || !t.remoteSends) {
+                continue;
+            }
+            Node<?> v = t.upstream.get(0);
+            List<String> others = new ArrayList<>();
+            for (Node<?> u : tasks) {
+                if (u != t && u.upstream.stream().anyMatch(a -> GraphLayout.base(a) == v)) {
+                    others.add(u.toString());
+                }
+            }
+            for (int i = 0; i < outputs.size(); i++) {
+                if (GraphLayout.base(outputs.get(i)) == v) {
+                    others.add("output " + i);
+                }
+            }
+            if (!others.isEmpty()) {
+                throw new GraphValidationException("graph '" + graphName + "': " + t + " moves " + v + " to another"
+                        + " process (the array is freed here once copied), but " + String.join(", ", others)
+                        + " also read" + (others.size() == 1 ? "s" : "") + " it; send a copy, or read it before"
+                        + " sending in the task that makes it");
+            }
+        }
     }
 
     /**
@@ -289,7 +336,8 @@ final class GraphCompiler {
 
     @SuppressWarnings("unchecked")
     private static <I, O> CompiledGraph<I, O> build(String name, GraphBuilder b, GraphLayout layout,
-                                                    GraphOptions options, boolean multi) {
+                                                    GraphOptions options, boolean multi,
+                                                    Map<Node<?>, RemoteEnd> ends) {
         List<Runnable> claims = CommunicatorClaims.claim(name, layout.tasks());
         CompiledGraph<I, O> graph;
         try {
@@ -329,6 +377,9 @@ final class GraphCompiler {
                 writerLabels.computeIfAbsent(s, k -> new ArrayList<>()).add(label);
                 readers.computeIfAbsent(t, k -> new ArrayList<>()).add(ch);
             }
+            if (t.remoteEdge != null && !t.remoteSends) {
+                readers.get(t).add((RemoteReceiveEnd) ends.get(t)); // after the input that starts the execution
+            }
         }
 
         Map<Node<?>, List<Integer>> resultIdx = new HashMap<>();
@@ -346,7 +397,7 @@ final class GraphCompiler {
                 TaskOp[] ops = new TaskOp[seq.size()];
                 for (int k = 0; k < ops.length; k++) {
                     ops[k] = op(name, seq.get(k), e.getKey(), layout, readers, writers, writerLabels, resultIdx,
-                            resultProj);
+                            resultProj, ends.get(seq.get(k)));
                 }
                 programs.add(new GraphProgram(graph, e.getKey(), ops, graph.results(), options.timings(),
                         options.traceCapacity()));
@@ -363,8 +414,12 @@ final class GraphCompiler {
     private static TaskOp op(String graphName, Node<?> t, ActorHandle<?> host, GraphLayout layout,
                              Map<Node<?>, List<ChannelReader<Object>>> readers,
                              Map<Node<?>, List<ChannelWriter<Object>>> writers, Map<Node<?>, List<String>> writerLabels,
-                             Map<Node<?>, List<Integer>> resultIdx, Map<Node<?>, List<Projection>> resultProj) {
+                             Map<Node<?>, List<Integer>> resultIdx, Map<Node<?>, List<Projection>> resultProj,
+                             RemoteEnd remoteEnd) {
         List<Node<?>> srcs = layout.sources().get(t);
+        if (remoteEnd instanceof RemoteReceiveEnd r) {
+            return remoteReceiveOp(t, host, layout, readers, writers, writerLabels, resultIdx, resultProj, r);
+        }
         int[] argSource = new int[t.upstream.size()];
         Projection[] argProjection = new Projection[t.upstream.size()];
         Object[] argConstant = new Object[t.upstream.size()];
@@ -386,14 +441,45 @@ final class GraphCompiler {
             argProjection[a] = p;
         }
         String[] sourceLabels = srcs.stream().map(Node::label).toArray(String[]::new);
+        Invoker invoker = t.invoker;
+        if (remoteEnd instanceof RemoteSendEnd send) {
+            invoker = (a, args) -> send.send(args[0]);
+        }
+        return taskOp(t, host, readers.get(t), sourceLabels, argSource, argProjection, argConstant, invoker, writers,
+                writerLabels, resultIdx, resultProj, remoteEnd);
+    }
+
+    /** A receiveFrom task: sources are the graph input (its start) and the edge; its one argument is the array. */
+    private static TaskOp remoteReceiveOp(Node<?> t, ActorHandle<?> host, GraphLayout layout,
+                                          Map<Node<?>, List<ChannelReader<Object>>> readers,
+                                          Map<Node<?>, List<ChannelWriter<Object>>> writers,
+                                          Map<Node<?>, List<String>> writerLabels,
+                                          Map<Node<?>, List<Integer>> resultIdx,
+                                          Map<Node<?>, List<Projection>> resultProj, RemoteReceiveEnd end) {
+        List<String> labels = new ArrayList<>();
+        layout.sources().get(t).forEach(s -> labels.add(s.label()));
+        labels.add("receiveFrom[" + t.remoteEdge.name() + "]");
+        int edgeIndex = labels.size() - 1;
+        return taskOp(t, host, readers.get(t), labels.toArray(new String[0]), new int[] {edgeIndex},
+                new Projection[1], new Object[1], (a, args) -> args[0], writers, writerLabels, resultIdx, resultProj,
+                end);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static TaskOp taskOp(Node<?> t, ActorHandle<?> host, List<ChannelReader<Object>> srcReaders,
+                                 String[] sourceLabels, int[] argSource, Projection[] argProjection,
+                                 Object[] argConstant, Invoker invoker,
+                                 Map<Node<?>, List<ChannelWriter<Object>>> writers,
+                                 Map<Node<?>, List<String>> writerLabels, Map<Node<?>, List<Integer>> resultIdx,
+                                 Map<Node<?>, List<Projection>> resultProj, RemoteEnd remoteEnd) {
         List<ChannelWriter<Object>> outs = writers.getOrDefault(t, List.of());
         List<Integer> ri = resultIdx.getOrDefault(t, List.of());
         List<Projection> rp = resultProj.getOrDefault(t, List.of());
         return new TaskOp(t.id, t.label(), host.name(), t.method,
-                readers.get(t).toArray(new ChannelReader[0]), sourceLabels, argSource, argProjection, argConstant,
-                t.invoker,
+                srcReaders.toArray(new ChannelReader[0]), sourceLabels, argSource, argProjection, argConstant,
+                invoker,
                 t.collective, t.rank, outs.toArray(new ChannelWriter[0]),
                 writerLabels.getOrDefault(t, List.of()).toArray(new String[0]),
-                ri.stream().mapToInt(Integer::intValue).toArray(), rp.toArray(new Projection[0]));
+                ri.stream().mapToInt(Integer::intValue).toArray(), rp.toArray(new Projection[0]), remoteEnd);
     }
 }

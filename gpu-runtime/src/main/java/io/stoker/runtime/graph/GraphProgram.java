@@ -82,10 +82,16 @@ final class GraphProgram extends GraphProgramCursorPad implements ActorProgram {
         return ops[pc].hasPendingInput();
     }
 
-    /** Releases this actor's ends of the graph's GPU channels (device memory they still hold), on its thread. */
+    /**
+     * Releases this actor's ends of the graph's GPU channels (device memory they still hold) and of its cross-process
+     * edges, on its thread.
+     */
     @Override
     public void onRemoved() {
         for (TaskOp op : ops) {
+            if (op.remoteEnd != null) {
+                op.remoteEnd.release();
+            }
             for (Object r : op.sources) {
                 if (r instanceof io.stoker.runtime.channel.DeviceChannel) {
                     ((io.stoker.runtime.channel.DeviceChannel) r).releaseReaderEnd();

@@ -29,6 +29,10 @@ public class Node<T> {
     Object constant;
     String label;
     TensorTransport transport;
+    /** Set on a {@link GraphBuilder#sendTo} or {@link GraphBuilder#receiveFrom} node: its half of the edge. */
+    RemoteEdge remoteEdge;
+    /** With {@link #remoteEdge}: true for the sending half. */
+    boolean remoteSends;
 
     Node(GraphBuilder builder, int id, NodeKind kind, List<Node<?>> upstream, ActorHandle<?> actor, Invoker invoker,
          String method, CollectiveGroup collective, int rank, Projection projection) {

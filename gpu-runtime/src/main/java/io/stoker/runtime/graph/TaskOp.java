@@ -38,11 +38,13 @@ final class TaskOp extends TaskOpStatePad {
     final String[] outputLabels;
     final int[] resultIndex;
     final Projection[] resultProjection;
+    /** This op's end of a cross-process edge, released when the program is removed; or null. */
+    final RemoteEnd remoteEnd;
 
     TaskOp(int nodeId, String label, String actorName, String methodName, ChannelReader<Object>[] sources,
            String[] sourceLabels, int[] argSource, Projection[] argProjection, Object[] argConstant, Invoker invoker,
            CollectiveGroup collective, int rank, ChannelWriter<Object>[] outputs, String[] outputLabels,
-           int[] resultIndex, Projection[] resultProjection) {
+           int[] resultIndex, Projection[] resultProjection, RemoteEnd remoteEnd) {
         this.nodeId = nodeId;
         this.label = label;
         this.actorName = actorName;
@@ -61,6 +63,7 @@ final class TaskOp extends TaskOpStatePad {
         this.outputLabels = outputLabels;
         this.resultIndex = resultIndex;
         this.resultProjection = resultProjection;
+        this.remoteEnd = remoteEnd;
     }
 
     /**

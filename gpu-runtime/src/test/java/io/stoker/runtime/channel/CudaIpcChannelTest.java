@@ -8,12 +8,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -30,27 +27,8 @@ class CudaIpcChannelTest {
     Path dir;
 
     private Process writer(Path filled, Path free, int count, int elements) throws Exception {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (a.startsWith("--add-opens") || a.startsWith("--add-modules") || a.startsWith("-XX:+Ignore")) {
-                cmd.add(a);
-            }
-        }
-        for (String p : new String[] {"stoker.cuda", "stoker.cuda.sim.library", "stoker.cuda.sim.kernels"}) {
-            if (System.getProperty(p) != null) {
-                cmd.add("-D" + p + "=" + System.getProperty(p));
-            }
-        }
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add(CudaIpcWriterMain.class.getName());
-        cmd.add(filled.toString());
-        cmd.add(free.toString());
-        cmd.add(Integer.toString(count));
-        cmd.add(Integer.toString(elements));
-        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("writer.log").toFile())
-                .start();
+        return ChildJvm.start(CudaIpcWriterMain.class, dir.resolve("writer.log"), filled.toString(), free.toString(),
+                Integer.toString(count), Integer.toString(elements));
     }
 
     @Test

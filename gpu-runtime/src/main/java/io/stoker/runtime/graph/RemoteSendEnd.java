@@ -1,0 +1,113 @@
+package io.stoker.runtime.graph;
+
+import io.stoker.runtime.channel.CudaIpcChannel;
+import io.stoker.runtime.cuda.CudaDevice;
+import io.stoker.runtime.cuda.DeviceArray;
+
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The sending end of a cross-process edge on one host: a {@link CudaIpcChannel.Writer} on the sending actor's device,
+ * driven by the {@code sendTo} task. {@link #send} copies the array into a free slot of the receiver's memory, waits
+ * until that copy has run and is published to the receiver, frees the array (it was moved into the edge) and returns
+ * the bytes sent. It waits for a free slot at most the edge's timeout, and fails at once, naming the edge, when the
+ * receiver closed its end or its process is gone. Actor thread only.
+ */
+final class RemoteSendEnd implements RemoteEnd {
+    private final RemoteEdge edge;
+    private final CudaDevice device;
+    private final CudaIpcChannel.Writer writer;
+    private final PeerProcess reader;
+    private boolean released;
+
+    private RemoteSendEnd(RemoteEdge edge, CudaDevice device, CudaIpcChannel.Writer writer) {
+        this.edge = edge;
+        this.device = device;
+        this.writer = writer;
+        this.reader = new PeerProcess(edge.peer().process());
+    }
+
+    /** Maps the receiver's slots (its rings named by the rendezvous file). On the sending actor's thread. */
+    static RemoteSendEnd open(RemoteEdge edge, Path filled, Path free, long timeoutMillis) {
+        CudaDevice d = CudaDevice.current();
+        if (d == null) {
+            throw new IllegalStateException("cross-process edge '" + edge.name() + "': the sending actor's thread has"
+                    + " no CUDA device open; sendTo needs a GPU actor (CudaActors.onDevice)");
+        }
+        CudaIpcChannel.Writer w;
+        try {
+            w = CudaIpcChannel.Writer.open("edge-" + edge.name(), d, filled, free, timeoutMillis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("cross-process edge '" + edge.name() + "': interrupted while connecting",
+                    e);
+        }
+        if (w.slotBytes() != edge.slotBytes()) {
+            w.close();
+            throw new IllegalStateException("cross-process edge '" + edge.name() + "': the receiving side made slots"
+                    + " of " + w.slotBytes() + " bytes but this side's RemoteEdge says slotBytes=" + edge.slotBytes()
+                    + "; give both halves the same slotBytes");
+        }
+        return new RemoteSendEnd(edge, d, w);
+    }
+
+    /** Moves {@code value} (a {@link DeviceArray} of this actor's device) to the receiver; @return its bytes. */
+    Long send(Object value) {
+        if (!(value instanceof DeviceArray a)) {
+            throw new IllegalArgumentException("cross-process edge '" + edge.name() + "': sendTo takes a DeviceArray,"
+                    + " got " + (value == null ? "null" : value.getClass().getName()));
+        }
+        try {
+            if (a.device() != device) {
+                throw new IllegalArgumentException("cross-process edge '" + edge.name() + "': the array is on device "
+                        + a.device().ordinal() + ", not on the sending actor's device " + device.ordinal());
+            }
+            long deadline = System.nanoTime() + edge.timeout().toNanos();
+            while (!writer.offer(a)) {
+                check(deadline, "a free slot (the receiving graph has not taken the " + edge.slots()
+                        + " arrays in flight; execute it, or raise RemoteEdge.withSlots/withTimeout)");
+                LockSupport.parkNanos(20_000);
+            }
+            while (writer.pending() > 0) {
+                writer.progress();
+                check(deadline, "the copy to be published");
+                Thread.onSpinWait();
+            }
+            return a.bytes();
+        } finally {
+            a.close(); // moved into the edge; the pool reuses the memory after the queued copy (stream order)
+        }
+    }
+
+    private void check(long deadline, String what) {
+        if (writer.isReaderClosed() || reader.isGone()) {
+            throw new IllegalStateException("cross-process edge '" + edge.name() + "': the receiving process "
+                    + reader.pid() + (reader.isGone() ? " is gone" : " closed its end (its graph was closed)")
+                    + "; compile both halves again");
+        }
+        if (Thread.currentThread().isInterrupted()) {
+            throw new IllegalStateException("cross-process edge '" + edge.name() + "': interrupted waiting for "
+                    + what);
+        }
+        if (System.nanoTime() > deadline) {
+            throw new IllegalStateException("cross-process edge '" + edge.name() + "': timed out after "
+                    + TimeUnit.NANOSECONDS.toMillis(edge.timeout().toNanos()) + " ms waiting for " + what);
+        }
+    }
+
+    @Override
+    public void release() {
+        if (released) {
+            return;
+        }
+        released = true;
+        writer.close();
+    }
+
+    @Override
+    public String toString() {
+        return "sendTo[" + edge.name() + " -> pid " + reader.pid() + "]";
+    }
+}
