@@ -378,7 +378,7 @@ final class GraphCompiler {
                 readers.computeIfAbsent(t, k -> new ArrayList<>()).add(ch);
             }
             if (t.remoteEdge != null && !t.remoteSends) {
-                readers.get(t).add((RemoteReceiveEnd) ends.get(t)); // after the input that starts the execution
+                readers.get(t).add((RemoteReceiver) ends.get(t)); // after the input that starts the execution
             }
         }
 
@@ -417,7 +417,7 @@ final class GraphCompiler {
                              Map<Node<?>, List<Integer>> resultIdx, Map<Node<?>, List<Projection>> resultProj,
                              RemoteEnd remoteEnd) {
         List<Node<?>> srcs = layout.sources().get(t);
-        if (remoteEnd instanceof RemoteReceiveEnd r) {
+        if (remoteEnd instanceof RemoteReceiver r) {
             return remoteReceiveOp(t, host, layout, readers, writers, writerLabels, resultIdx, resultProj, r);
         }
         int[] argSource = new int[t.upstream.size()];
@@ -442,7 +442,7 @@ final class GraphCompiler {
         }
         String[] sourceLabels = srcs.stream().map(Node::label).toArray(String[]::new);
         Invoker invoker = t.invoker;
-        if (remoteEnd instanceof RemoteSendEnd send) {
+        if (remoteEnd instanceof RemoteSender send) {
             invoker = (a, args) -> send.send(args[0]);
         }
         return taskOp(t, host, readers.get(t), sourceLabels, argSource, argProjection, argConstant, invoker, writers,
@@ -455,7 +455,7 @@ final class GraphCompiler {
                                           Map<Node<?>, List<ChannelWriter<Object>>> writers,
                                           Map<Node<?>, List<String>> writerLabels,
                                           Map<Node<?>, List<Integer>> resultIdx,
-                                          Map<Node<?>, List<Projection>> resultProj, RemoteReceiveEnd end) {
+                                          Map<Node<?>, List<Projection>> resultProj, RemoteReceiver end) {
         List<String> labels = new ArrayList<>();
         layout.sources().get(t).forEach(s -> labels.add(s.label()));
         labels.add("receiveFrom[" + t.remoteEdge.name() + "]");

@@ -4,6 +4,7 @@ import io.stoker.runtime.actor.ActorHandle;
 import io.stoker.runtime.channel.ActorLocation;
 import io.stoker.runtime.channel.GpuChannelKind;
 import io.stoker.runtime.channel.GpuChannelPlanner;
+import io.stoker.runtime.comm.NcclCommunicator;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -26,7 +27,8 @@ final class RemoteEdges {
     }
 
     /**
-     * Picks the kind from the two locations; only CUDA IPC (another process on this host) is built.
+     * Picks the kind: NCCL when the edge names a communicator ({@link RemoteEdge#withNccl}), else from the two
+     * locations: CUDA IPC for another process on this host; another host needs a communicator.
      *
      * @throws GraphValidationException naming the node, the edge and what to do instead
      */
@@ -38,20 +40,41 @@ final class RemoteEdges {
                     + " cross-process edge carries device memory between GPU actors: create it with"
                     + " ActorSpec.withGpus(1) on CudaActors.onDevice");
         }
+        if (e.nccl() != null) {
+            checkNccl(where, e, actor);
+            return;
+        }
         ActorLocation here = GpuChannels.location(actor);
         ActorLocation writer = n.remoteSends ? here : e.peer();
         ActorLocation reader = n.remoteSends ? e.peer() : here;
         GpuChannelKind k = GpuChannelPlanner.choose(writer, reader);
         if (k == GpuChannelKind.NCCL) {
             throw new GraphValidationException(where + " connects host '" + writer.host() + "' to host '"
-                    + reader.host() + "': an edge between nodes needs NCCL send/recv over an NCCL communicator"
-                    + " spanning both processes, which compiled graphs do not wire for cross-process edges yet; keep"
-                    + " both halves on one host (CUDA IPC)");
+                    + reader.host() + "': an edge between hosts goes by NCCL send/recv; give both halves an NCCL"
+                    + " communicator spanning the two processes and the peer's rank in it with"
+                    + " RemoteEdge.withNccl(NcclCommunicator.spanning(...), peerRank)");
         }
         if (k != GpuChannelKind.CUDA_IPC) {
             throw new GraphValidationException(where + " names a peer in this process (pid " + e.peer().process()
                     + "); within one process use a normal edge: bind the reading task to the value (with"
                     + " withTensorTransport(TensorTransport.AUTO) for device memory)");
+        }
+    }
+
+    private static void checkNccl(String where, RemoteEdge e, ActorHandle<?> actor) {
+        if (!(e.nccl() instanceof NcclCommunicator c)) {
+            throw new GraphValidationException(where + " travels by NCCL over '" + e.nccl().name() + "', which is a "
+                    + e.nccl().getClass().getSimpleName() + "; use an NcclCommunicator (NcclCommunicator.spanning)");
+        }
+        if (c.rankOf(actor) < 0) {
+            throw new GraphValidationException(where + " runs on actor '" + actor.name() + "', which is not one of"
+                    + " communicator '" + c.name() + "''s ranks in this process");
+        }
+        int peer = e.ncclPeerRank();
+        if (peer >= c.groupSize() || (peer >= c.firstRank() && peer < c.firstRank() + c.worldSize())) {
+            throw new GraphValidationException(where + ": peer NCCL rank " + peer + " is not a rank of another process"
+                    + " in communicator '" + c.name() + "' (group ranks 0.." + (c.groupSize() - 1) + ", this process "
+                    + c.firstRank() + ".." + (c.firstRank() + c.worldSize() - 1) + ")");
         }
     }
 
@@ -72,7 +95,11 @@ final class RemoteEdges {
                 ActorHandle<?> actor = placement.get(n);
                 long timeoutMs = Math.max(1, e.timeout().toMillis());
                 RemoteEnd end;
-                if (n.remoteSends) {
+                if (e.nccl() != null) {
+                    NcclCommunicator c = (NcclCommunicator) e.nccl();
+                    int rank = c.rankOf(actor);
+                    end = n.remoteSends ? new RemoteNcclSendEnd(e, c, rank) : new RemoteNcclReceiveEnd(e, c, rank);
+                } else if (n.remoteSends) {
                     long deadline = System.nanoTime() + e.timeout().toNanos();
                     Path file = EdgeRendezvous.file(e, ProcessHandle.current().pid(), e.peer().process());
                     Path[] rings = EdgeRendezvous.await(file, e.name(), new PeerProcess(e.peer().process()), deadline);

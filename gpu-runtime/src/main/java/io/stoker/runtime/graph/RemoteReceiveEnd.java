@@ -1,6 +1,5 @@
 package io.stoker.runtime.graph;
 
-import io.stoker.runtime.channel.ChannelReader;
 import io.stoker.runtime.channel.CudaIpcChannel;
 import io.stoker.runtime.cuda.CudaDevice;
 import io.stoker.runtime.cuda.DeviceArray;
@@ -18,7 +17,7 @@ import java.nio.file.Path;
  * <p>When no array is waiting and the sender closed its end or its process is gone, {@link #poll} throws, which fails
  * the waiting execution with a message naming the edge. Actor thread only.
  */
-final class RemoteReceiveEnd implements ChannelReader<Object>, RemoteEnd {
+final class RemoteReceiveEnd implements RemoteReceiver {
     private final RemoteEdge edge;
     private final CudaDevice device;
     private final CudaIpcChannel.Reader reader;

@@ -15,7 +15,7 @@ import java.util.concurrent.locks.LockSupport;
  * the bytes sent. It waits for a free slot at most the edge's timeout, and fails at once, naming the edge, when the
  * receiver closed its end or its process is gone. Actor thread only.
  */
-final class RemoteSendEnd implements RemoteEnd {
+final class RemoteSendEnd implements RemoteSender {
     private final RemoteEdge edge;
     private final CudaDevice device;
     private final CudaIpcChannel.Writer writer;
@@ -54,7 +54,8 @@ final class RemoteSendEnd implements RemoteEnd {
     }
 
     /** Moves {@code value} (a {@link DeviceArray} of this actor's device) to the receiver; @return its bytes. */
-    Long send(Object value) {
+    @Override
+    public Long send(Object value) {
         if (!(value instanceof DeviceArray a)) {
             throw new IllegalArgumentException("cross-process edge '" + edge.name() + "': sendTo takes a DeviceArray,"
                     + " got " + (value == null ? "null" : value.getClass().getName()));

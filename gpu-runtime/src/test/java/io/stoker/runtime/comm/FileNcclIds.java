@@ -12,10 +12,10 @@ import java.util.function.Supplier;
  * id to {@code <dir>/<group>.id} (written aside, then renamed, so readers never see half of it), the other ranks poll
  * for it. For the tests whose ranks are separate JVMs without Spark; executors use the driver's exchange.
  */
-final class FileNcclIds implements NcclIdExchange {
+public final class FileNcclIds implements NcclIdExchange {
     private final Path dir;
 
-    FileNcclIds(Path dir) {
+    public FileNcclIds(Path dir) {
         this.dir = dir;
     }
 

@@ -5,6 +5,8 @@ import io.stoker.runtime.StokerRuntime;
 import io.stoker.runtime.actor.ActorHandle;
 import io.stoker.runtime.actor.ActorSpec;
 import io.stoker.runtime.channel.ActorLocation;
+import io.stoker.runtime.comm.FileNcclIds;
+import io.stoker.runtime.comm.NcclCommunicator;
 import io.stoker.runtime.cuda.CudaActors;
 import io.stoker.runtime.cuda.CudaDevice;
 import io.stoker.runtime.cuda.CudaDeviceConfig;
@@ -22,7 +24,10 @@ import java.util.concurrent.TimeUnit;
  * then {@code DONE <total bytes>}. With mode
  * {@code exit} it then closes the graph and exits; with {@code linger} it keeps the graph open until killed.
  *
- * <p>Arguments: edge name, rendezvous directory, the receiving process's pid, count, elements, mode.
+ * <p>Arguments: edge name, rendezvous directory, the receiving process's pid, count, elements, mode, and optionally
+ * {@code nccl}: then the edge goes over NCCL as if the receiver were on another host (rank 0 of a two-rank
+ * {@link NcclCommunicator#spanning spanning} communicator whose id is exchanged through files in the rendezvous
+ * directory; the receiver is rank 1).
  */
 public final class RemoteEdgeSenderMain {
     private RemoteEdgeSenderMain() {
@@ -36,6 +41,16 @@ public final class RemoteEdgeSenderMain {
         Maker(CudaDevice device, int elements) {
             this.device = device;
             this.elements = elements;
+        }
+
+        Boolean join(NcclCommunicator comm) {
+            comm.join(0, device);
+            return true;
+        }
+
+        Boolean leave(NcclCommunicator comm) {
+            comm.leave(0);
+            return true;
         }
 
         DeviceArray make(Integer x) {
@@ -54,13 +69,23 @@ public final class RemoteEdgeSenderMain {
         int count = Integer.parseInt(args[3]);
         int elements = Integer.parseInt(args[4]);
         boolean linger = args[5].equals("linger");
-        RemoteEdge edge = RemoteEdge.of(name, new ActorLocation(ActorLocation.local("0").host(), readerPid, "0"))
+        boolean nccl = args.length > 6 && args[6].equals("nccl");
+        String readerHost = nccl ? "receiver-host" : ActorLocation.local("0").host();
+        RemoteEdge edge = RemoteEdge.of(name, new ActorLocation(readerHost, readerPid, "1"))
                 .withDirectory(dir).withSlots(2).withSlotBytes(elements * 4L).withTimeout(Duration.ofSeconds(60));
         CudaDeviceConfig config = new CudaDeviceConfig(64L << 20, 0.9, null, 1L << 20);
         try (StokerRuntime rt = StokerRuntime.create(RuntimeConfig.defaults().withName("sender")
                 .withGpuIds(List.of("0")))) {
             ActorHandle<Maker> gpu = rt.createActor(ActorSpec.of("gpu", CudaActors.onDevice(config,
                     (ctx, d) -> new Maker(d, elements))).withGpus(1));
+            NcclCommunicator comm = null;
+            if (nccl) {
+                comm = NcclCommunicator.spanning("edge-" + name, "edge-" + name, 2, 0, List.of(gpu),
+                        new FileNcclIds(dir), 60, TimeUnit.SECONDS);
+                NcclCommunicator c = comm;
+                gpu.call(m -> m.join(c)).get(60, TimeUnit.SECONDS);
+                edge = edge.withNccl(comm, 1);
+            }
             GraphBuilder g = GraphBuilder.on(rt, "sender");
             InputNode<Integer> in = g.input();
             Node<Long> sent = g.sendTo(g.bind(gpu, Maker::make, in), edge);
@@ -83,6 +108,11 @@ public final class RemoteEdgeSenderMain {
                 Thread.sleep(120_000);
             }
             cg.close();
+            if (comm != null) {
+                NcclCommunicator c = comm;
+                gpu.call(m -> m.leave(c)).get(60, TimeUnit.SECONDS);
+                comm.close();
+            }
         }
     }
 }
