@@ -5,6 +5,10 @@ import io.stoker.runtime.StokerRuntime;
 import io.stoker.runtime.actor.ActorHandle;
 import io.stoker.runtime.actor.ActorSpec;
 import io.stoker.runtime.comm.NcclCommunicator;
+import io.stoker.runtime.graph.CompiledGraph;
+import io.stoker.runtime.graph.GraphBuilder;
+import io.stoker.runtime.graph.RemoteEdge;
+import io.stoker.runtime.graph.RemoteEdgeSenderMain;
 import io.stoker.runtime.comm.ReduceOp;
 import io.stoker.runtime.cuda.Cuda;
 import io.stoker.runtime.cuda.CudaActors;
@@ -18,7 +22,6 @@ import io.stoker.runtime.cuda.Nccl;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -70,8 +73,9 @@ public final class GpuCommCheckMain {
         json.append("\"nccl_single_rank\":").append(check(GpuCommCheckMain::ncclSingleRank)).append(',');
         json.append("\"cuda_ipc_two_processes\":").append(check(GpuCommCheckMain::ipcTwoProcesses)).append(',');
         json.append("\"channel_vs_raw_copy\":").append(check(() -> bandwidth(quick))).append(',');
-        json.append("\"not_run\":").append(quote("peer-copy and NCCL channels (need two GPUs / two NCCL ranks);"
-                + " per-execute overhead of a graph with GPU channels")).append('}');
+        json.append("\"graph_edge_per_execute\":").append(check(() -> graphEdge(quick))).append(',');
+        json.append("\"not_run\":").append(quote("peer-copy and NCCL channels (need two GPUs / two NCCL ranks)"))
+                .append('}');
         return json.toString();
     }
 
@@ -101,6 +105,12 @@ public final class GpuCommCheckMain {
             comm = c;
             c.join(0, device);
             return true;
+        }
+
+        Float first(DeviceArray a) {
+            try (a) {
+                return a.toFloats()[0];
+            }
         }
 
         float[][] collectives(Integer n) {
@@ -150,25 +160,8 @@ public final class GpuCommCheckMain {
 
     private static Process writer(Path dir, CudaIpcChannel.Reader r, int count, int elements, String mode)
             throws Exception {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(ProcessHandle.current().info().command().orElse(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-        cmd.addAll(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments());
-        for (String name : System.getProperties().stringPropertyNames()) {
-            if (name.startsWith("stoker.")) { // set by the launcher or at run time (a test's configuration)
-                cmd.add("-D" + name + "=" + System.getProperty(name));
-            }
-        }
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add(CudaIpcWriterMain.class.getName());
-        cmd.add(r.filledFile().toString());
-        cmd.add(r.freeFile().toString());
-        cmd.add(Integer.toString(count));
-        cmd.add(Integer.toString(elements));
-        cmd.add(mode);
-        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("writer.log").toFile())
-                .start();
+        return ChildJvm.start(CudaIpcWriterMain.class, dir.resolve("writer.log"), false, r.filledFile().toString(),
+                r.freeFile().toString(), Integer.toString(count), Integer.toString(elements), mode);
     }
 
     /** Polls {@code count} arrays, checking each with {@code verify}, releasing each at once. */
@@ -288,6 +281,53 @@ public final class GpuCommCheckMain {
                                 + " timings say nothing about a GPU" : "")))
                         .append('}');
                 return out.toString();
+            }
+        }
+    }
+
+    /**
+     * Per-execute time of compiled graphs joined by a GPU channel: a second JVM runs {@code input -> make a 1-float
+     * DeviceArray -> sendTo} ({@code RemoteEdgeSenderMain}), this one {@code receiveFrom -> copy to host}, both one
+     * execution at a time; after a warm-up, the time per received execution is what a graph with a GPU channel costs
+     * per execute (device work: one 4-byte copy each side). Target (issue 13): under 50 us on a GPU.
+     */
+    private static String graphEdge(boolean quick) throws Exception {
+        Path dir = Files.createTempDirectory("stoker-gpu-comm");
+        int count = quick ? 200 : 5000;
+        int warm = count / 5;
+        try (StokerRuntime rt = StokerRuntime.create(RuntimeConfig.defaults().withName("edge-receiver")
+                .withGpuIds(List.of("0")))) {
+            ActorHandle<Rank> sink = rt.createActor(ActorSpec.of("sink", CudaActors.onDevice(
+                    new CudaDeviceConfig(64 * MIB, 0.9, null, MIB), (ctx, d) -> new Rank(d))).withGpus(1));
+            Process p = ChildJvm.start(RemoteEdgeSenderMain.class, dir.resolve("sender.log"), false, "edge",
+                    dir.toString(),
+                    Long.toString(ProcessHandle.current().pid()), Integer.toString(count), "1", "exit");
+            try {
+                RemoteEdge edge = RemoteEdge.of("edge", new ActorLocation(ActorLocation.local("0").host(), p.pid(),
+                        "0")).withDirectory(dir).withSlots(2).withSlotBytes(4);
+                GraphBuilder g = GraphBuilder.on(rt, "edge-receiver");
+                g.<Integer>input();
+                try (CompiledGraph<Integer, Float> cg = g.compile(g.bind(sink, Rank::first,
+                        g.receiveFrom(sink, edge)))) {
+                    long t0 = 0;
+                    for (int x = 0; x < count; x++) {
+                        if (x == warm) {
+                            t0 = System.nanoTime();
+                        }
+                        float v = cg.execute(x).get(60, TimeUnit.SECONDS);
+                        if (v != x * 1000 + 0.5f) {
+                            throw new IllegalStateException("execution " + x + " got " + v + ", expected "
+                                    + (x * 1000 + 0.5f));
+                        }
+                    }
+                    double us = (System.nanoTime() - t0) / 1e3 / (count - warm);
+                    return "{\"status\":\"passed\",\"executions\":" + (count - warm) + ",\"micros_per_execute\":"
+                            + fmt(us) + ",\"under_50_us\":" + (us < 50) + ",\"note\":" + quote("two graphs in two"
+                            + " processes joined by a CUDA IPC edge, one execution at a time each"
+                            + (quick ? "; --quick on the simulator: timings say nothing about a GPU" : "")) + "}";
+                }
+            } finally {
+                p.destroyForcibly();
             }
         }
     }

@@ -20,6 +20,7 @@ class GpuCommCheckTest {
         CudaTestSupport.assumeSimulator();
         String json = GpuCommCheckMain.run(true);
         assertThat(GpuCommCheckMain.passed(json)).as(json).isTrue();
+        assertThat(json).contains("\"graph_edge_per_execute\":{\"status\":\"passed\",\"executions\":160,");
         assertThat(json).contains("\"nccl_single_rank\":{\"status\":\"passed\"")
                 .contains("\"cuda_ipc_two_processes\":{\"status\":\"passed\",\"planner_kind\":\"cuda_ipc\"")
                 .contains("\"channel_vs_raw_copy\":{\"status\":\"passed\"").contains("\"ipc_channel_gb_per_s\":");
