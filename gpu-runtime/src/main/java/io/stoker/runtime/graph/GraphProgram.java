@@ -153,21 +153,20 @@ final class GraphProgram extends GraphProgramCursorPad implements ActorProgram {
         return work;
     }
 
+    /**
+     * Runs the task, or skips it (an upstream failure, an argument that cannot be bound, a cancelled execution). Kept
+     * small, with the rare paths in their own methods, so the JIT inlines it into {@link #doWork}.
+     */
     private Object compute(TaskOp op, Object instance) {
-        TaskFailure upstream = op.upstreamFailure();
-        if (upstream != null) {
-            op.startNanos = timings ? System.nanoTime() : 0L;
-            progress.failed(seq, upstream);
-            return upstream;
-        }
-        TaskFailure skipped = op.bindArgs(seq);
-        if (skipped == null && isCancelled()) {
-            skipped = cancelled(op);
+        TaskFailure skipped = op.upstreamFailure();
+        if (skipped == null) {
+            skipped = op.bindArgs(seq);
+            if (skipped == null && isCancelled()) {
+                skipped = cancelled(op);
+            }
         }
         if (skipped != null) {
-            op.startNanos = timings ? System.nanoTime() : 0L;
-            progress.failed(seq, skipped);
-            return skipped;
+            return skip(op, skipped);
         }
         long start = clocked ? System.nanoTime() : 0L; // a clock read per task is a measurable share of a hop
         op.startNanos = start;
@@ -181,13 +180,23 @@ final class GraphProgram extends GraphProgramCursorPad implements ActorProgram {
         } catch (VirtualMachineError e) {
             throw e; // the actor's state can no longer be trusted: the actor dies and the graph fails fast
         } catch (Throwable t) {
-            TaskFailure f = new TaskFailure(op.actorName, op.methodName, op.label, seq, t);
-            progress.failed(seq, f);
-            return f;
+            return failed(op, t);
         } finally {
             thread.exitTask();
             thread.markIdle();
         }
+    }
+
+    private TaskFailure skip(TaskOp op, TaskFailure why) {
+        op.startNanos = timings ? System.nanoTime() : 0L;
+        progress.failed(seq, why);
+        return why;
+    }
+
+    private TaskFailure failed(TaskOp op, Throwable t) {
+        TaskFailure f = new TaskFailure(op.actorName, op.methodName, op.label, seq, t);
+        progress.failed(seq, f);
+        return f;
     }
 
     private boolean isCancelled() {
@@ -241,18 +250,7 @@ final class GraphProgram extends GraphProgramCursorPad implements ActorProgram {
 
     private void deliver(TaskOp op, Object result, long now) {
         for (int i = 0; i < op.outputs.length; i++) {
-            boolean accepted;
-            try {
-                accepted = op.outputs[i].offer(result);
-            } catch (RuntimeException e) {
-                // a GPU channel refused the value (not on the writer's device, say): the reader gets the failure
-                accepted = op.outputs[i].offer(new TaskFailure(op.actorName, op.methodName, op.label, seq,
-                        new IllegalStateException("writing " + op.outputLabels[i] + ": " + e.getMessage(), e)));
-            }
-            if (!accepted) {
-                // Cannot happen while channel capacity >= maxInFlight; fail loudly rather than hang.
-                graph.fail(new GraphUnavailableException("graph '" + graph.name() + "': channel " + op.outputLabels[i]
-                        + " refused a value (closed or full); the graph was torn down"));
+            if (!offer(op, i, result)) {
                 return;
             }
         }
@@ -260,15 +258,37 @@ final class GraphProgram extends GraphProgramCursorPad implements ActorProgram {
             Object v = result;
             Projection p = op.resultProjection[i];
             if (p != null && !(v instanceof TaskFailure)) {
-                try {
-                    v = NullValue.wrap(p.apply(NullValue.unwrap(v)));
-                } catch (RuntimeException e) {
-                    v = new TaskFailure(op.actorName, op.methodName, op.label, seq,
-                            new IllegalArgumentException("output " + op.resultIndex[i] + " (" + op.label
-                                    + p.describe() + "): " + e.getMessage(), e));
-                }
+                v = project(op, i, p, v);
             }
             results.complete(seq, op.resultIndex[i], v, v instanceof TaskFailure, now);
+        }
+    }
+
+    /** @return false when the channel refused the value and the graph was torn down */
+    private boolean offer(TaskOp op, int i, Object result) {
+        boolean accepted;
+        try {
+            accepted = op.outputs[i].offer(result);
+        } catch (RuntimeException e) {
+            // a GPU channel refused the value (not on the writer's device, say): the reader gets the failure
+            accepted = op.outputs[i].offer(new TaskFailure(op.actorName, op.methodName, op.label, seq,
+                    new IllegalStateException("writing " + op.outputLabels[i] + ": " + e.getMessage(), e)));
+        }
+        if (!accepted) {
+            // Cannot happen while channel capacity >= maxInFlight; fail loudly rather than hang.
+            graph.fail(new GraphUnavailableException("graph '" + graph.name() + "': channel " + op.outputLabels[i]
+                    + " refused a value (closed or full); the graph was torn down"));
+        }
+        return accepted;
+    }
+
+    private Object project(TaskOp op, int i, Projection p, Object v) {
+        try {
+            return NullValue.wrap(p.apply(NullValue.unwrap(v)));
+        } catch (RuntimeException e) {
+            return new TaskFailure(op.actorName, op.methodName, op.label, seq,
+                    new IllegalArgumentException("output " + op.resultIndex[i] + " (" + op.label
+                            + p.describe() + "): " + e.getMessage(), e));
         }
     }
 

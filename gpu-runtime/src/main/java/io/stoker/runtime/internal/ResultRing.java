@@ -397,7 +397,14 @@ public final class ResultRing {
     public Slot await(long ticket, int output, long timeoutNanos, Supplier<StokerIdleStrategy> idleOfThisThread,
                       AbortCheck abort) throws TimeoutException {
         Slot s = slots[slotOf(ticket)];
-        long seq = seqOf(ticket);
+        if (output == WHOLE ? s.readySeq == seqOf(ticket) : s.value(output) != null) {
+            return s; // the common case in a pipeline, kept small so the JIT inlines it into the caller
+        }
+        return awaitSlow(s, seqOf(ticket), output, timeoutNanos, idleOfThisThread, abort);
+    }
+
+    private Slot awaitSlow(Slot s, long seq, int output, long timeoutNanos,
+                           Supplier<StokerIdleStrategy> idleOfThisThread, AbortCheck abort) throws TimeoutException {
         if (arrived(s, seq, output)) {
             return s;
         }

@@ -38,8 +38,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class RemoteEdgeNcclTest {
     private static final int ELEMENTS = 1500;
 
-    /** The receiving GPU actor: joins the communicator and brings arrays back to the host. */
-    static final class Sink {
+    /** The receiving GPU actor: joins the communicator and brings arrays back to the host; closes its device. */
+    static final class Sink implements AutoCloseable {
         private final CudaDevice device;
 
         Sink(CudaDevice device) {
@@ -64,6 +64,11 @@ class RemoteEdgeNcclTest {
 
         Integer liveBuffers() {
             return device.memory().liveBuffers();
+        }
+
+        @Override
+        public void close() {
+            device.close(); // releases the simulated device's context for the tests that use device 1 after this one
         }
     }
 
