@@ -220,7 +220,7 @@ public final class CompiledGraph<I, O> implements AutoCloseable {
                     throw refused;
                 }
                 long seq = nextSeq;
-                int slot = results.acquire(seq, System.nanoTime(), async != null);
+                int slot = results.acquire(seq, options.timings() ? System.nanoTime() : 0L, async != null);
                 if (slot >= 0) {
                     asyncFutures[slot] = async;
                     for (RingChannel<Object> ch : inputs) {

@@ -230,6 +230,8 @@ public final class ResultRing {
      * Takes a free slot for execution {@code seq} and prepares it. Called by the submitter under the graph's submit
      * lock, before the input is written to any channel.
      *
+     * @param nowNanos the submit time for timings, or 0 when the graph keeps none (a clock read per submit is a
+     *                 measurable share of a pipelined execution)
      * @return the slot index, or -1 when {@code capacity} executions are held
      */
     public int acquire(long seq, long nowNanos, boolean async) {
