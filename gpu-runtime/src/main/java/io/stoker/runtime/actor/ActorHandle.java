@@ -469,6 +469,10 @@ public final class ActorHandle<A> implements AutoCloseable {
                 LOG.warn("closing actor '{}' state failed", name(), e);
             }
         }
+        Exception resources = thread.closeRegistered(); // e.g. the CUDA device CudaActors.onDevice opened
+        if (resources != null) {
+            LOG.warn("closing actor '{}' resources failed", name(), resources);
+        }
         instance = null;
         thread.markIdle();
         try {

@@ -2,12 +2,14 @@ package io.stoker.runtime.cuda;
 
 import io.stoker.runtime.actor.ActorContext;
 import io.stoker.runtime.actor.ActorFactory;
+import io.stoker.runtime.internal.ActorThread;
 
 /**
  * Binds a GPU actor's device on the actor's own thread: {@code ActorSpec.of(name, CudaActors.onDevice(config,
  * (ctx, device) -> new Worker(device))).withGpus(1)}. The factory runs on the actor thread, so the primary context
- * becomes current there; the actor owns the device and closes it in its own {@code close()} (which the runtime
- * calls on the same thread).
+ * becomes current there. The actor may close the device in its own {@code close()} (which the runtime calls on the
+ * same thread); either way the runtime closes it when the actor ends, after the actor's {@code close()}, so a device
+ * (and its context) never outlives its actor.
  */
 public final class CudaActors {
     private CudaActors() {
@@ -31,7 +33,12 @@ public final class CudaActors {
             }
             CudaDevice device = CudaDevice.open(ctx.gpuIds().get(0), config);
             try {
-                return factory.create(ctx, device);
+                A actor = factory.create(ctx, device);
+                ActorThread thread = ActorThread.current();
+                if (thread != null) {
+                    thread.closeOnExit(device);
+                }
+                return actor;
             } catch (Exception | Error e) {
                 try {
                     device.close();

@@ -32,6 +32,7 @@ public final class ActorThread extends Thread {
     private Object busyOwner;
     private GraphScope scope;
     private ActorProgress progress;
+    private final java.util.ArrayDeque<AutoCloseable> closeOnExit = new java.util.ArrayDeque<>();
 
     public ActorThread(Runnable body, String name, WaitPolicy waitPolicy) {
         super(body, name);
@@ -100,6 +101,33 @@ public final class ActorThread extends Thread {
     public void exitTask() {
         this.scope = null;
         this.progress = null;
+    }
+
+    /**
+     * Registers a resource this thread opened for its actor (a CUDA device) to close when the actor ends, after the
+     * actor's own {@code close()}: newest first, idempotent resources only (an actor may close them itself).
+     * This thread only.
+     */
+    public void closeOnExit(AutoCloseable resource) {
+        closeOnExit.push(resource);
+    }
+
+    /** Closes what {@link #closeOnExit} registered; @return the first failure, with the others suppressed, or null */
+    public Exception closeRegistered() {
+        Exception failure = null;
+        AutoCloseable r;
+        while ((r = closeOnExit.poll()) != null) {
+            try {
+                r.close();
+            } catch (Exception e) {
+                if (failure == null) {
+                    failure = e;
+                } else {
+                    failure.addSuppressed(e);
+                }
+            }
+        }
+        return failure;
     }
 
     /** @return the graph whose task this thread runs now, or null (an eager call, or no task) */

@@ -70,6 +70,44 @@ class CudaActorsTest {
         }
     }
 
+    /** Keeps its device but does not close it: the runtime must. */
+    static final class CarelessActor {
+        final CudaDevice device;
+
+        CarelessActor(CudaDevice device) {
+            this.device = device;
+        }
+
+        Boolean trap() {
+            try (DeviceBuffer x = device.allocate(64, "x")) {
+                device.module(CudaTestSupport.checks()).function("full_mask_shuffle").launch(device.stream(),
+                        LaunchConfig.of(1, 16), new KernelArgs().ptr(x));
+                device.stream().synchronize();
+                return false;
+            } catch (CudaException expected) {
+                return true; // the context is now unusable until it is released
+            }
+        }
+    }
+
+    @Test
+    void shouldCloseTheDeviceWithItsActorEvenWhenTheActorDoesNot() {
+        try (StokerRuntime rt = StokerRuntime.create(RuntimeConfig.defaults().withName("careless")
+                .withGpuIds(List.of("1")))) {
+            ActorHandle<CarelessActor> a = rt.createActor(ActorSpec.of("careless",
+                    CudaActors.onDevice(CudaTestSupport.config(), (ctx, dev) -> new CarelessActor(dev))).withGpus(1));
+            CarelessActor state = a.call(x -> x).join();
+            assertThat(a.call(CarelessActor::trap).join()).as("the kernel trapped").isTrue();
+            a.close();
+            assertThat(state.device.isClosed()).as("closed with its actor").isTrue();
+        }
+        // the trapped context was released with the device, so device 1 is usable again
+        try (CudaDevice fresh = CudaDevice.open(1, CudaTestSupport.config()); DeviceBuffer ok = fresh.allocate(4, "ok")) {
+            ok.copyFrom(new int[] {7});
+            fresh.synchronize();
+        }
+    }
+
     @Test
     void shouldRefuseAGpuActorWithoutAGpu() {
         try (StokerRuntime rt = StokerRuntime.create(RuntimeConfig.defaults().withName("no-gpu"))) {
