@@ -35,6 +35,8 @@ final class GraphProgram extends GraphProgramCursorPad implements ActorProgram {
     private final boolean timings;
     /** Whether tasks read the clock when they start: for timings, and for the task-timeout watchdog. */
     private final boolean clocked;
+    /** The sending ends of cross-process edges on this actor (usually none): handed over on every pass. */
+    private final RemoteSender[] senders;
     private final long[] traceSeq;
     private final long[] traceStart;
     private final long[] traceEnd;
@@ -51,6 +53,8 @@ final class GraphProgram extends GraphProgramCursorPad implements ActorProgram {
         this.results = results;
         this.timings = timings;
         this.clocked = timings || graph.options().taskTimeoutMillis() > 0;
+        this.senders = java.util.Arrays.stream(ops).filter(o -> o.remoteEnd instanceof RemoteSender)
+                .map(o -> (RemoteSender) o.remoteEnd).toArray(RemoteSender[]::new);
         int cap = Integer.highestOneBit(Math.max(1, traceCapacity) * 2 - 1);
         this.traceMask = cap - 1;
         int n = timings ? cap * ops.length : 0;
@@ -79,7 +83,24 @@ final class GraphProgram extends GraphProgramCursorPad implements ActorProgram {
 
     @Override
     public boolean hasPendingInput() {
-        return ops[pc].hasPendingInput();
+        return ops[pc].hasPendingInput() || (senders.length != 0 && sendsPending());
+    }
+
+    private boolean sendsPending() {
+        for (RemoteSender s : senders) {
+            if (s.hasPending()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private int progressSends() {
+        int n = 0;
+        for (RemoteSender s : senders) {
+            n += s.progress();
+        }
+        return n;
     }
 
     /**
@@ -113,7 +134,7 @@ final class GraphProgram extends GraphProgramCursorPad implements ActorProgram {
 
     @Override
     public int doWork(Object instance) {
-        int work = 0;
+        int work = senders.length == 0 ? 0 : progressSends();
         while (work < MAX_OPS_PER_PASS) {
             if (graph.isStopped()) {
                 return work; // closed or failed: queued executions do not run

@@ -10,10 +10,12 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * The sending end of a cross-process edge on one host: a {@link CudaIpcChannel.Writer} on the sending actor's device,
- * driven by the {@code sendTo} task. {@link #send} copies the array into a free slot of the receiver's memory, waits
- * until that copy has run and is published to the receiver, frees the array (it was moved into the edge) and returns
- * the bytes sent. It waits for a free slot at most the edge's timeout, and fails at once, naming the edge, when the
- * receiver closed its end or its process is gone. Actor thread only.
+ * driven by the {@code sendTo} task. {@link #send} queues a copy of the array into a free slot of the receiver's
+ * memory on the device's stream, frees the array (it was moved into the edge; the pool reuses it in stream order) and
+ * returns the bytes sent without waiting for the copy: the actor hands each copy to the receiver once it has run
+ * ({@link #progress}, on every pass), so the copy overlaps the actor's next tasks. A send waits for a free slot at
+ * most the edge's timeout, and fails at once, naming the edge, when the receiver closed its end or its process is
+ * gone (a failure after the last send shows on the receiving side). Actor thread only.
  */
 final class RemoteSendEnd implements RemoteSender {
     private final RemoteEdge edge;
@@ -66,20 +68,31 @@ final class RemoteSendEnd implements RemoteSender {
                         + a.device().ordinal() + ", not on the sending actor's device " + device.ordinal());
             }
             long deadline = System.nanoTime() + edge.timeout().toNanos();
-            while (!writer.offer(a)) {
+            check(deadline, "the receiver");
+            while (!writer.offer(a)) { // offer hands over finished copies and takes back freed slots first
                 check(deadline, "a free slot (the receiving graph has not taken the " + edge.slots()
                         + " arrays in flight; execute it, or raise RemoteEdge.withSlots/withTimeout)");
                 LockSupport.parkNanos(20_000);
-            }
-            while (writer.pending() > 0) {
-                writer.progress();
-                check(deadline, "the copy to be published");
-                Thread.onSpinWait();
             }
             return a.bytes();
         } finally {
             a.close(); // moved into the edge; the pool reuses the memory after the queued copy (stream order)
         }
+    }
+
+    @Override
+    public int progress() {
+        int before = writer.pending();
+        if (before == 0) {
+            return 0;
+        }
+        writer.progress();
+        return before - writer.pending();
+    }
+
+    @Override
+    public boolean hasPending() {
+        return writer.pending() > 0;
     }
 
     private void check(long deadline, String what) {
