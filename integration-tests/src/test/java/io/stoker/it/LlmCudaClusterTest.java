@@ -39,14 +39,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
 class LlmCudaClusterTest {
     private static SparkSession spark;
-    private static String model;
     private static Map<Long, Object> cpu;
     private static Map<String, Long> loadsAfterFirstCudaJob = Map.of();
     private static Map<String, List<String>> backendsAfterFirstCudaJob = Map.of();
 
     @BeforeAll
     static void start() throws Exception {
-        model = SimulatedGpuCluster.model();
+        SimulatedGpuCluster.model(); // written before the executors start
         Path marker = Path.of("target", "cuda-oom.marker").toAbsolutePath();
         Files.deleteIfExists(marker);
         // CUDA_ERROR_OUT_OF_MEMORY (2) on the first launch of the sampling kernel, in one executor only
@@ -63,8 +62,7 @@ class LlmCudaClusterTest {
 
     /** One sequence per step, so a failed step is exactly one row. */
     private static Llm llm(String device) {
-        return Llm.model(model).device(device).maxTokens(6).returnTokenIds(true).option("ignore_eos", true)
-                .kvCacheMb(4).maxNumSeqs(1).batchRows(4);
+        return SimulatedGpuCluster.llm(device).maxNumSeqs(1);
     }
 
     private static Map<Long, Object> cpuReference() {

@@ -28,12 +28,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
 class LlmCudaFatalErrorClusterTest {
     private static SparkSession spark;
-    private static String model;
     private static final List<String> REMOVED = new CopyOnWriteArrayList<>();
 
     @BeforeAll
     static void start() throws Exception {
-        model = SimulatedGpuCluster.model();
+        SimulatedGpuCluster.model(); // written before the executors start
         Path marker = Path.of("target", "cuda-fatal.marker").toAbsolutePath();
         Files.deleteIfExists(marker);
         // CUDA_ERROR_ILLEGAL_ADDRESS (700, sticky) on the first launch of the sampling kernel, in one executor only
@@ -55,8 +54,7 @@ class LlmCudaFatalErrorClusterTest {
     }
 
     private static Llm llm(String device) {
-        return Llm.model(model).device(device).maxTokens(6).returnTokenIds(true).option("ignore_eos", true)
-                .kvCacheMb(4).batchRows(4);
+        return SimulatedGpuCluster.llm(device);
     }
 
     @Test

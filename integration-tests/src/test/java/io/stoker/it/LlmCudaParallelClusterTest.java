@@ -29,8 +29,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 @Timeout(value = 300, unit = TimeUnit.SECONDS)
 class LlmCudaParallelClusterTest {
     private static Llm llm(String device) {
-        return Llm.model(SimulatedGpuCluster.model()).device(device).maxTokens(6)
-                .returnTokenIds(true).option("ignore_eos", true).kvCacheMb(4).batchRows(4);
+        return SimulatedGpuCluster.llm(device);
     }
 
     /**

@@ -4,6 +4,7 @@ import io.stoker.llm.tensor.DType;
 import io.stoker.llm.testkit.RandomModelWriter;
 import io.stoker.spark.executor.ExecutorRuntime;
 import io.stoker.spark.executor.ExecutorRuntimes;
+import io.stoker.spark.llm.Llm;
 import io.stoker.spark.llm.LlmProcessor;
 import io.stoker.spark.plugin.DriverState;
 import org.apache.spark.SparkEnv;
@@ -77,6 +78,12 @@ final class SimulatedGpuCluster {
             }
         }
         return dir.toString();
+    }
+
+    /** The LLM call the GPU cluster tests share: {@link #model()}, 6 greedy tokens (EOS ignored) with their ids. */
+    static Llm llm(String device) {
+        return Llm.model(model()).device(device).maxTokens(6).returnTokenIds(true).option("ignore_eos", true)
+                .kvCacheMb(4).batchRows(4);
     }
 
     static Dataset<Row> questions(SparkSession spark, int n, int partitions) {
