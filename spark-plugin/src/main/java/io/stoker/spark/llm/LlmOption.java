@@ -42,7 +42,7 @@ public enum LlmOption {
             + " GPUs), or one CPU engine when the executor has no GPUs; or a number."),
     DEVICE("device", "auto", "Where local engines run: auto = CUDA when the executor has Spark GPU addresses and a"
             + " CUDA driver (or the simulator), else the CPU; cpu; or cuda (one engine per GPU Spark assigned; an"
-            + " executor without GPU resources uses device 0)."),
+            + " executor without GPU resources uses devices 0..engines-1)."),
     TENSOR_PARALLEL("tensor_parallel", "1", "GPUs (or CPU shards) per engine, each holding a slice of every layer."),
     PIPELINE_PARALLEL("pipeline_parallel", "1", "Pipeline stages per engine, one GPU (or CPU actor) each, each holding"
             + " a contiguous range of layers; at most the model's layer count. Not combined with tensor_parallel > 1."),

@@ -53,6 +53,10 @@ public final class ManagedServer implements AutoCloseable {
     private volatile boolean closing;
     private volatile boolean givenUp;
     private volatile int restarts;
+    /** Where this launch's output starts in the log. */
+    private volatile long launchedAtByte;
+    /** The process whose exit was last handled, so the exit hook and start() never both restart one exit. */
+    private Process handledExit;
     /** Set once the first start was healthy: from then on unexpected exits are restarted. */
     private volatile boolean started;
 
@@ -104,7 +108,7 @@ public final class ManagedServer implements AutoCloseable {
         if (p == null || p.isAlive()) {
             return false;
         }
-        String t = tail().toLowerCase(java.util.Locale.ROOT);
+        String t = outputSince(launchedAtByte).toLowerCase(java.util.Locale.ROOT); // this launch's output only
         return t.contains("address already in use") || t.contains("eaddrinuse") || t.contains("errno 98");
     }
 
@@ -115,6 +119,7 @@ public final class ManagedServer implements AutoCloseable {
     }
 
     private synchronized void launch() throws IOException {
+        launchedAtByte = Files.exists(log) ? Files.size(log) : 0; // the log is appended to across launches
         List<String> cmd = new ArrayList<>(List.of("bash", "-c", GUARD, "stoker-server-guard",
                 Long.toString(ProcessHandle.current().pid())));
         cmd.addAll(spec.command(port, gpuIds));
@@ -171,10 +176,11 @@ public final class ManagedServer implements AutoCloseable {
     }
 
     /** Restarts after an unexpected exit, with backoff; gives up after maxRestarts. */
-    private void exited(Process p) {
-        if (closing || !started || p != process) {
+    private synchronized void exited(Process p) {
+        if (closing || !started || p != process || p == handledExit) {
             return; // during the first start, start() itself sees the exit and decides
         }
+        handledExit = p;
         int n = ++restarts;
         if (n > spec.maxRestarts()) {
             givenUp = true;
@@ -202,6 +208,19 @@ public final class ManagedServer implements AutoCloseable {
         }, "stoker-server-restart-" + spec.name() + "-" + index);
         t.setDaemon(true);
         t.start();
+    }
+
+    /** @return what the log holds from byte {@code from} on (the current launch's output) */
+    private String outputSince(long from) {
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(log.toFile(), "r")) {
+            long n = Math.max(0, f.length() - from);
+            byte[] b = new byte[(int) Math.min(n, 64 * 1024)];
+            f.seek(f.length() - b.length);
+            f.readFully(b);
+            return new String(b, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "";
+        }
     }
 
     private String tail() {

@@ -291,7 +291,6 @@ public final class CudaBackend implements Backend {
         uploaded = b;
     }
 
-    /** Checks the batch's block ids against the cache before a kernel reads or writes through them. */
     /** Checks every token has a KV block and every block a token reaches is in the cache: O(tokens + blocks). */
     private static void checkTables(ForwardBatch b, CudaKvCache c) {
         int n = b.numTokens();
