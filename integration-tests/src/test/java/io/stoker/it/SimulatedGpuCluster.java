@@ -63,7 +63,11 @@ final class SimulatedGpuCluster {
             LocalClusterTest.awaitExecutors(spark, 2);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            spark.stop();
             throw new IllegalStateException(e);
+        } catch (RuntimeException | Error e) {
+            spark.stop(); // the caller never gets the session to stop: do not leave the cluster to the next test
+            throw e;
         }
         return spark;
     }

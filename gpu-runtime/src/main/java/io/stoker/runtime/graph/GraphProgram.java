@@ -241,7 +241,7 @@ final class GraphProgram extends GraphProgramCursorPad implements ActorProgram {
                     TaskFailure argError = op.bindArgs(seq);
                     in = argError != null ? argError : isCancelled() ? cancelled(op) : op.args[0];
                 }
-                op.startNanos = System.nanoTime();
+                op.startNanos = timings ? System.nanoTime() : 0L;
                 if (timings) {
                     results.markStart(seq, op.startNanos);
                 }

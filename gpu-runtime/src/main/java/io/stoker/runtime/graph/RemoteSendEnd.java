@@ -5,7 +5,6 @@ import io.stoker.runtime.cuda.CudaDevice;
 import io.stoker.runtime.cuda.DeviceArray;
 
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -105,9 +104,9 @@ final class RemoteSendEnd implements RemoteSender {
             throw new IllegalStateException("cross-process edge '" + edge.name() + "': interrupted waiting for "
                     + what);
         }
-        if (System.nanoTime() > deadline) {
+        if (System.nanoTime() - deadline > 0) {
             throw new IllegalStateException("cross-process edge '" + edge.name() + "': timed out after "
-                    + TimeUnit.NANOSECONDS.toMillis(edge.timeout().toNanos()) + " ms waiting for " + what);
+                    + edge.timeout().toMillis() + " ms waiting for " + what);
         }
     }
 

@@ -399,7 +399,7 @@ public final class ResultRing {
     public Slot await(long ticket, int output, long timeoutNanos, Supplier<StokerIdleStrategy> idleOfThisThread,
                       AbortCheck abort) throws TimeoutException {
         Slot s = slots[slotOf(ticket)];
-        if (output == WHOLE ? s.readySeq == seqOf(ticket) : s.value(output) != null) {
+        if (arrived(s, seqOf(ticket), output)) {
             return s; // the common case in a pipeline, kept small so the JIT inlines it into the caller
         }
         return awaitSlow(s, seqOf(ticket), output, timeoutNanos, idleOfThisThread, abort);
@@ -407,9 +407,6 @@ public final class ResultRing {
 
     private Slot awaitSlow(Slot s, long seq, int output, long timeoutNanos,
                            Supplier<StokerIdleStrategy> idleOfThisThread, AbortCheck abort) throws TimeoutException {
-        if (arrived(s, seq, output)) {
-            return s;
-        }
         long deadline = System.nanoTime() + timeoutNanos;
         StokerIdleStrategy idle = idleOfThisThread.get();
         idle.reset();
